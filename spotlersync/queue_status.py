@@ -1,0 +1,76 @@
+"""What the django-q2 queue is doing right now, read from the broker, its stats and its tables."""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.utils import timezone
+from django_q.brokers import get_broker
+from django_q.models import Failure, Schedule, Success
+from django_q.status import Stat
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    host: str
+    cluster_id: str
+    status: str
+    workers: int
+    started: datetime | None
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    broker: str
+    broker_reachable: bool
+    clusters: list[ClusterInfo] = field(default_factory=list)
+    queued: int | None = None
+    failed: int = 0
+    succeeded: int = 0
+    recent_failures: list[Failure] = field(default_factory=list)
+    schedules: list[Schedule] = field(default_factory=list)
+
+    @property
+    def workers(self) -> int:
+        return sum(c.workers for c in self.clusters)
+
+    @property
+    def cluster_alive(self) -> bool:
+        return bool(self.clusters)
+
+
+def read_queue_status(*, recent: int = 5) -> QueueStatus:
+    broker = get_broker()
+    reachable, clusters, queued = True, [], None
+    try:
+        broker.ping()
+        queued = broker.queue_size()
+        clusters = [_cluster_info(stat) for stat in Stat.get_all(broker=broker)]
+    except Exception as exc:  # a broker that is down is a state to show, not a page error
+        logger.warning("Queue broker unreachable: %s", exc.__class__.__name__)
+        reachable = False
+    return QueueStatus(
+        broker=broker.info(),
+        broker_reachable=reachable,
+        clusters=sorted(clusters, key=lambda c: (c.host, c.cluster_id)),
+        queued=queued,
+        failed=Failure.objects.count(),
+        succeeded=Success.objects.count(),
+        recent_failures=list(Failure.objects.order_by("-stopped")[:recent]),
+        schedules=list(Schedule.objects.order_by("next_run")),
+    )
+
+
+def _cluster_info(stat: Stat) -> ClusterInfo:
+    started = stat.tob
+    if started is not None and timezone.is_naive(started):
+        started = timezone.make_aware(started)
+    return ClusterInfo(
+        host=stat.host,
+        cluster_id=str(stat.cluster_id),
+        status=str(stat.status),
+        workers=len(stat.workers),
+        started=started,
+    )

@@ -1,0 +1,192 @@
+"""Settings for spotlersync, read from the environment (and an optional `.env` file).
+
+Every variable is listed, with its meaning, in `.env.example` and in the README.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# The value `make run` and the tests work with; the `production_settings` system check refuses
+# to start with it when DEBUG is off.
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production"  # noqa: S105
+
+# The sandbox's demo credential pair (also in .env.example). Harmless: it only opens the local
+# sandbox. The system check refuses it against any Spotler that is not on loopback.
+SANDBOX_CONSUMER_KEY = "spotlersync-demo"
+SANDBOX_CONSUMER_SECRET = "spotlersync-demo-secret"  # noqa: S105
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=True)
+SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "spotlersync.apps.SpotlersyncConfig",
+    "spotlersync.apps.SpotlersyncAdminConfig",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_q",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+if not DEBUG:
+    # In production WhiteNoise serves the collected static files; in development `runserver`
+    # and the test live server serve them from STATICFILES_DIRS.
+    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+
+ROOT_URLCONF = "spotlersync.urls"
+WSGI_APPLICATION = "spotlersync.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "spotlersync.roles.roles_context",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web server, the queue cluster and the sandbox share one SQLite file: wait for a lock
+    # instead of failing at once, and let readers work while a writer writes.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+    )
+    # Tests use a file, not memory, so that a queue cluster or live server in another process
+    # sees the same test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL", default="")
+
+# The cache is shared by every process (web, queue workers): django-q2 keeps its cluster
+# statistics there, and the dashboard reads them from the web process.
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "spotlersync_cache",
+        }
+    }
+
+Q_CLUSTER = {
+    "name": "spotlersync",
+    # Worker processes per `manage.py qcluster`; run as many qcluster processes, on as many
+    # machines, as the load needs.
+    "workers": env.int("Q_WORKERS", default=2),
+    # A task running longer than this (seconds) is killed ...
+    "timeout": 600,
+    # ... and redelivered this long after it was taken; must be larger than `timeout`, or a slow
+    # task would be handed to a second worker while the first still runs it.
+    "retry": 660,
+    # The default (0) redelivers a failing task forever; our jobs record their own failures.
+    "max_attempts": 3,
+    # After downtime, run a missed schedule once rather than once per missed interval.
+    "catch_up": False,
+    # Keep this many successful task results; failures are always kept.
+    "save_limit": 1000,
+    "ack_failures": True,
+    "label": "Queue",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+    Q_CLUSTER["poll"] = 0.2  # seconds between polls of the database broker
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = ["spotlersync.roles.RoleBackend"]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = env.str("TIME_ZONE", default="Europe/Amsterdam")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# Spotler Mail+ (see README "Connecting to Spotler").
+SPOTLER_BASE_URL = env.str(
+    "SPOTLER_BASE_URL", default="http://127.0.0.1:8765/integrationservice"
+).rstrip("/")
+SPOTLER_CONSUMER_KEY = env.str("SPOTLER_CONSUMER_KEY", default=SANDBOX_CONSUMER_KEY)
+SPOTLER_CONSUMER_SECRET = env.str("SPOTLER_CONSUMER_SECRET", default=SANDBOX_CONSUMER_SECRET)
+SPOTLER_RATE_LIMIT = env.float("SPOTLER_RATE_LIMIT", default=10)
+SPOTLER_TEMPLIST_LIMIT = env.int("SPOTLER_TEMPLIST_LIMIT", default=30)
+
+# Production hardening. Each defaults to the safe value when DEBUG is off; the README says
+# which `check --deploy` warnings we silence and why.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SILENCED_SYSTEM_CHECKS = [
+    # HSTS for subdomains and browser preload lists commit every other host of the operator's
+    # domain to HTTPS for a year; that is the operator's call, made with the two variables.
+    "security.W005",
+    "security.W021",
+]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "{asctime} {levelname} {name}: {message}", "style": "{"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from spotlersync import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("queue/", views.queue_detail, name="queue-detail"),
+    path("queue/summary/", views.queue_summary, name="queue-summary"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "password/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    path("admin/", admin.site.urls),
+]
+
+handler403 = "spotlersync.views.permission_denied"
+handler404 = "spotlersync.views.page_not_found"

@@ -1,0 +1,30 @@
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from spotlersync.queue_status import read_queue_status
+from spotlersync.roles import role_required
+
+
+@role_required("view_dashboard")
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "spotlersync/home.html", {"queue": read_queue_status()})
+
+
+@role_required("view_dashboard")
+def queue_summary(request: HttpRequest) -> HttpResponse:
+    """The queue panel of the home page, which refreshes itself with htmx."""
+    return render(request, "spotlersync/_queue_summary.html", {"queue": read_queue_status()})
+
+
+@role_required("run_syncs")
+def queue_detail(request: HttpRequest) -> HttpResponse:
+    status = read_queue_status(recent=50)
+    return render(request, "spotlersync/queue_detail.html", {"queue": status})
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "403.html", status=403)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "404.html", status=404)

@@ -1,0 +1,86 @@
+"""Every URL by {anonymous, no role, each role}: who may open what.
+
+Adding a URL without adding it to ACCESS fails `test_every_url_is_in_the_access_table`.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+LOGIN = "login"  # anonymous users are sent to the login page
+OK = 200
+DENIED = 403
+ROLES = ("anonymous", "norole", "marketer", "accountmanager", "admin")
+
+
+def row(anonymous, norole, marketer, accountmanager, admin) -> dict:
+    return dict(zip(ROLES, (anonymous, norole, marketer, accountmanager, admin), strict=True))
+
+
+# url name -> (method, expected result per persona)
+ACCESS = {
+    "home": ("get", row(LOGIN, DENIED, OK, OK, OK)),
+    "queue-summary": ("get", row(LOGIN, DENIED, OK, OK, OK)),
+    "queue-detail": ("get", row(LOGIN, DENIED, DENIED, DENIED, OK)),
+    "login": ("get", row(OK, 302, 302, 302, 302)),
+    "logout": ("post", row(302, 302, 302, 302, 302)),
+    "password_change": ("get", row(LOGIN, OK, OK, OK, OK)),
+    "password_change_done": ("get", row(LOGIN, OK, OK, OK, OK)),
+    # The Django admin: a sample of its pages stands for the rest (one site, one check).
+    "admin:index": ("get", row(LOGIN, LOGIN, LOGIN, LOGIN, OK)),
+    "admin:auth_user_changelist": ("get", row(LOGIN, LOGIN, LOGIN, LOGIN, OK)),
+    "admin:django_q_schedule_changelist": ("get", row(LOGIN, LOGIN, LOGIN, LOGIN, OK)),
+}
+
+
+def url_names(patterns, namespace: str = "") -> set[str]:
+    names = set()
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            names |= url_names(pattern.url_patterns, inner)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            names.add(f"{namespace}{pattern.name}")
+    return names
+
+
+def test_every_url_is_in_the_access_table():
+    ours = {n for n in url_names(get_resolver().url_patterns) if not n.startswith("admin:")}
+    missing = ours - set(ACCESS)
+    assert not missing, f"URLs without an access rule in ACCESS: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("persona", ROLES)
+@pytest.mark.parametrize("url_name", sorted(ACCESS))
+def test_each_url_answers_each_persona_as_its_role_allows(client_as, url_name, persona):
+    method, expected = ACCESS[url_name]
+    client = client_as(persona)
+    url = reverse(url_name)
+    response = getattr(client, method)(url)
+    want = expected[persona]
+    if want == LOGIN:
+        assert response.status_code == 302
+        login = reverse("admin:login") if url_name.startswith("admin:") else reverse("login")
+        assert response["Location"].startswith(f"{login}?next=")
+    else:
+        assert response.status_code == want
+
+
+def test_a_user_without_the_role_gets_a_page_that_says_what_to_do(client_as):
+    response = client_as("marketer").get(reverse("queue-detail"))
+    assert response.status_code == 403
+    text = response.content.decode()
+    assert "This page is not for your role" in text
+    assert "Marketer" in text
+    assert "ask an Admin" in text
+
+
+def test_a_user_with_no_role_is_told_so(client_as):
+    response = client_as("norole").get(reverse("home"))
+    assert response.status_code == 403
+    assert "your account has no role yet" in response.content.decode()
+
+
+def test_logging_out_needs_a_post_so_a_link_cannot_log_you_out(client_as):
+    client = client_as("marketer")
+    assert client.get(reverse("logout")).status_code == 405
+    assert client.get(reverse("home")).status_code == 200
