@@ -37,6 +37,10 @@ test-sqlite:
 test-postgres:
 	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(PY) -m pytest
 
+# Benchmarks: all, or one with BENCH=name. Figures go to bench/results.json.
+bench: install-test services
+	$(PY) -m bench $(BENCH)
+
 lint: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -1,0 +1,55 @@
+"""`make bench` (python -m bench [name ...]): runs the benchmarks and records their figures.
+
+Each `bench/bench_<name>.py` has `run() -> list[Figure]`. Figures are printed and merged into
+`bench/results.json` (kept in git, so a change in a figure shows in review) with the machine,
+the time and the command that reproduces each one.
+"""
+
+import importlib
+import json
+import os
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS = BENCH_DIR / "results.json"
+
+
+def available() -> list[str]:
+    return sorted(p.stem.removeprefix("bench_") for p in BENCH_DIR.glob("bench_*.py"))
+
+
+def main(argv: list[str]) -> int:
+    names = argv or available()
+    unknown = set(names) - set(available())
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(sorted(unknown))}; have: {', '.join(available())}")
+        return 2
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    failed = False
+    for name in names:
+        module = importlib.import_module(f"bench.bench_{name}")
+        print(f"== {name}", flush=True)
+        started = time.monotonic()
+        figures = module.run()
+        entry = {
+            "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": f"{platform.node()} {os.cpu_count()} cores, Python {platform.python_version()}",
+            "command": f"make bench BENCH={name}",
+            "seconds": round(time.monotonic() - started, 1),
+            "figures": [f.as_dict() for f in figures],
+        }
+        results[name] = entry
+        for f in figures:
+            print(f"  {f}")
+            failed |= f.target_missed
+    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    print(f"figures written to {RESULTS.relative_to(BENCH_DIR.parent)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
