@@ -3,6 +3,8 @@
 Every variable is listed, with its meaning, in `.env.example` and in the README.
 """
 
+import os
+import tempfile
 from pathlib import Path
 
 import environ
@@ -78,11 +80,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # instead of failing at once, and let readers work while a writer writes.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            # Take the write lock when a transaction starts, not at its first write: a
+            # read-then-write transaction (the ledger's) then waits for another writer instead
+            # of failing at once with "database is locked".
+            "transaction_mode": "IMMEDIATE",
+        }
     )
     # Tests use a file, not memory, so that a queue cluster or live server in another process
-    # sees the same test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+    # sees the same test database; one file per test run, so that two runs never share one.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(tempfile.gettempdir()) / f"spotlersync-test-{os.getpid()}.sqlite3")
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

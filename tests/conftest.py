@@ -1,12 +1,15 @@
+import importlib
+
 import pytest
+from django.apps import apps
 from django.contrib.auth.models import Group, User
 
 from spotlersync.roles import Role
 
 # For tests whose work happens in another process (a queue cluster, a live server): they need
-# committed data. `serialized_rollback` puts back what migrations created (the role groups)
-# after the flush that ends such a test.
-transactional = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# committed data. Such a test ends by emptying every table, the role groups included, so
+# `make_user` puts the groups back (with the migration's own code) when they are missing.
+transactional = pytest.mark.django_db(transaction=True)
 
 PASSWORD = "correct horse battery staple"
 
@@ -17,7 +20,13 @@ PERSONAS = {
 }
 
 
+def ensure_roles() -> None:
+    if Group.objects.filter(name__in=PERSONAS.values()).count() < len(PERSONAS):
+        importlib.import_module("spotlersync.migrations.0002_roles").create_roles(apps, None)
+
+
 def make_user(username: str, *, role: str | None = None) -> User:
+    ensure_roles()
     user = User.objects.create_user(username=username, password=PASSWORD)
     if role:
         user.groups.add(Group.objects.get(name=role))
