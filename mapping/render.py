@@ -1,0 +1,188 @@
+"""`render_contact`: one ledger contact through the field mapping into Spotler's contact JSON.
+
+The push, the editor's live preview and the benchmarks all call this one function. A mapping
+is compiled once (`compile_mapping`) into a tuple of small closures; rendering is then a loop
+over them with no I/O and no database access.
+"""
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from mapping import conversions as c
+
+EMAIL_PROPERTY = "email"
+PERMISSIONS_PROPERTY = "permissions"
+
+
+class Direction(StrEnum):
+    TO_SPOTLER = "to_spotler"
+    FROM_SPOTLER = "from_spotler"
+    BOTH = "both"
+
+
+class Conversion(StrEnum):
+    AUTO = "auto"  # by the Spotler property's type
+    BOOLEAN = "boolean"
+    PERMISSION = "permission"  # a consent field -> one permission bit (options: bit)
+    LANGUAGE_TABLE = "language_table"  # options: table, default
+    LEVELS = "levels"  # several source fields joined with " - " (options: separator)
+    GENDER = "gender"  # options: table
+    CONSTANT = "constant"  # options: value
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the mapping: source field(s) -> Spotler property, as the editor saves it."""
+
+    source_fields: tuple[str, ...]
+    spotler_property: str
+    property_type: str
+    direction: Direction = Direction.TO_SPOTLER
+    conversion: Conversion = Conversion.AUTO
+    options: Mapping[str, Any] = field(default_factory=dict)
+    clear_when_empty: bool = False
+    broken: bool = False
+
+    @property
+    def sends(self) -> bool:
+        return self.direction in (Direction.TO_SPOTLER, Direction.BOTH) and not self.broken
+
+
+@dataclass(frozen=True)
+class Problem:
+    spotler_property: str
+    source_field: str
+    message: str
+    blocking: bool = False  # True: the contact cannot be pushed at all (no valid e-mail)
+
+    def __str__(self) -> str:
+        return f"{self.source_field} → {self.spotler_property}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    payload: dict[str, Any]
+    problems: list[Problem]
+
+    @property
+    def pushable(self) -> bool:
+        return not any(p.blocking for p in self.problems)
+
+
+# (property, first source field, read, convert, clear_when_empty, is_permission)
+_Step = tuple[str, str, Callable[[Mapping], object], Callable[[object], object], bool, bool]
+
+
+@dataclass(frozen=True)
+class CompiledMapping:
+    steps: tuple[_Step, ...]
+
+
+def compile_mapping(rows: Iterable[Row], *, tz: ZoneInfo) -> CompiledMapping:
+    """Turn saved rows into render steps; rows that do not send (direction, broken) drop out."""
+    steps = [_compile_row(row, tz=tz) for row in rows if row.sends]
+    # E-mail first: when it fails, the contact is blocked and the problem list says so first.
+    steps.sort(key=lambda step: step[0] != EMAIL_PROPERTY)
+    return CompiledMapping(steps=tuple(steps))
+
+
+def render_contact(
+    *, external_id: str, fields: Mapping[str, object], mapping: CompiledMapping
+) -> Rendered:
+    properties: dict[str, Any] = {}
+    permissions: list[dict[str, Any]] = []
+    problems: list[Problem] = []
+    for prop, source, read, convert, clear_when_empty, is_permission in mapping.steps:
+        value = read(fields)
+        if c.is_empty(value):
+            if prop == EMAIL_PROPERTY:
+                problems.append(Problem(prop, source, "is empty; Spotler needs an e-mail", True))
+            elif clear_when_empty and not is_permission:
+                properties[prop] = ""
+            continue
+        try:
+            converted = convert(value)
+        except c.ConversionError as error:
+            problems.append(Problem(prop, source, str(error), prop == EMAIL_PROPERTY))
+            continue
+        if is_permission:
+            permissions.append(converted)
+        else:
+            properties[prop] = converted
+    if permissions:
+        properties[PERMISSIONS_PROPERTY] = sorted(permissions, key=lambda p: p["bit"])
+    return Rendered({"externalId": external_id, "properties": properties}, problems)
+
+
+def _compile_row(row: Row, *, tz: ZoneInfo) -> _Step:
+    source = row.source_fields[0] if row.source_fields else ""
+    read = _reader(row)
+    convert = _converter(row, tz=tz)
+    is_permission = row.conversion == Conversion.PERMISSION
+    return (row.spotler_property, source, read, convert, row.clear_when_empty, is_permission)
+
+
+def _reader(row: Row) -> Callable[[Mapping], object]:
+    if row.conversion == Conversion.CONSTANT:
+        constant = row.options.get("value")
+        return lambda fields: constant
+    if row.conversion == Conversion.LEVELS:
+        names = row.source_fields
+        return lambda fields: [
+            fields.get(name) for name in names if not c.is_empty(fields.get(name))
+        ]
+    name = row.source_fields[0]
+    return lambda fields: fields.get(name)
+
+
+def _converter(row: Row, *, tz: ZoneInfo) -> Callable[[object], object]:
+    options = row.options
+    match row.conversion:
+        case Conversion.PERMISSION:
+            bit = int(options["bit"])
+            return lambda value: {"bit": bit, "enabled": c.to_boolean(value)}
+        case Conversion.BOOLEAN:
+            return c.to_boolean
+        case Conversion.LANGUAGE_TABLE:
+            table, default = dict(options.get("table") or {}), options.get("default")
+            return lambda value: c.to_language(value, table=table, default=default)
+        case Conversion.LEVELS:
+            separator = options.get("separator", " - ")
+            return lambda values: c.join_levels(values, separator=separator)
+        case Conversion.GENDER:
+            table = dict(options.get("table") or {}) or None
+            return lambda value: c.to_gender(value, table=table)
+        case Conversion.CONSTANT:
+            return lambda value: value
+    return converter_for_type(
+        row.property_type, tz=tz, month_first=bool(options.get("month_first"))
+    )
+
+
+def converter_for_type(
+    property_type: str, *, tz: ZoneInfo, month_first: bool = False
+) -> Callable[[object], object]:
+    """The automatic conversion for a Spotler property type (spotler-api.md §4)."""
+    match property_type:
+        case "email":
+            return c.to_email
+        case "int":
+            return c.to_int
+        case "money":
+            return c.to_money_cents
+        case "date" | "birthdate":
+            return lambda value: c.to_date(value, tz=tz, month_first=month_first)
+        case "dateTime":
+            return lambda value: c.to_datetime(value, tz=tz, month_first=month_first)
+        case "gender":
+            return c.to_gender
+        case "set":
+            return _refuse_set
+    return c.to_text  # string, postcode, mobNr and any type Spotler adds later
+
+
+def _refuse_set(value: object) -> object:
+    raise c.ConversionError("is a set property; map it as a permission with a bit")
