@@ -1,0 +1,115 @@
+"""Saving, comparing and restoring mapping versions."""
+
+from collections.abc import Mapping
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+
+from mapping.defaults import DEFAULT_ROWS
+from mapping.models import MappingVersion
+
+
+def current_version() -> MappingVersion:
+    """The mapping in force; version 1 (the defaults) is created on first use."""
+    version = MappingVersion.objects.order_by("-number").first()
+    if version is not None:
+        return version
+    try:
+        with transaction.atomic():
+            return MappingVersion.objects.create(
+                number=1, rows=[_normalise(r) for r in DEFAULT_ROWS], note="Default mapping"
+            )
+    except IntegrityError:  # another process created it first
+        return MappingVersion.objects.get(number=1)
+
+
+@transaction.atomic
+def save_version(
+    *, rows: list[Mapping], author, email_owned_by_linked_system: bool = True, note: str = ""
+) -> MappingVersion:
+    """Store `rows` (already validated) as the next version, with a readable diff."""
+    previous = current_version()
+    rows = [_normalise(r) for r in rows]
+    number = (MappingVersion.objects.aggregate(n=Max("number"))["n"] or 0) + 1
+    return MappingVersion.objects.create(
+        number=number,
+        rows=rows,
+        email_owned_by_linked_system=email_owned_by_linked_system,
+        author=author,
+        note=note,
+        diff=describe_changes(previous.rows, rows),
+    )
+
+
+def restore_version(*, number: int, author) -> MappingVersion:
+    old = MappingVersion.objects.get(number=number)
+    version = save_version(
+        rows=old.rows,
+        author=author,
+        email_owned_by_linked_system=old.email_owned_by_linked_system,
+        note=f"Restored version {number}",
+    )
+    version.restored_from = old
+    version.save(update_fields=["restored_from"])
+    return version
+
+
+def describe_changes(old_rows: list[Mapping], new_rows: list[Mapping]) -> list[str]:
+    """Lines a marketer reads in the history: what was added, removed or changed."""
+    old, new = _by_key(old_rows), _by_key(new_rows)
+    lines = [f"added {_label(new[k])}" for k in new if k not in old]
+    lines += [f"removed {_label(old[k])}" for k in old if k not in new]
+    for key in new.keys() & old.keys():
+        for name in ("source_fields", "direction", "conversion", "options", "clear_when_empty"):
+            if old[key].get(name) != new[key].get(name):
+                lines.append(
+                    f"{_label(new[key])}: {name.replace('_', ' ')} "
+                    f"{_show(old[key].get(name))} → {_show(new[key].get(name))}"
+                )
+    if not lines and [_key(r) for r in old_rows] != [_key(r) for r in new_rows]:
+        lines.append("rows reordered")
+    return lines
+
+
+def changes_what_spotler_receives(old_rows: list[Mapping], new_rows: list[Mapping]) -> bool:
+    def sent(rows):
+        return sorted(
+            (repr(_key(r)), repr(r)) for r in rows if r.get("direction") != "from_spotler"
+        )
+
+    return sent(old_rows) != sent(new_rows)
+
+
+def _normalise(row: Mapping) -> dict:
+    return {
+        "source_fields": list(row.get("source_fields") or []),
+        "property": row["property"],
+        "type": row["type"],
+        "direction": str(row.get("direction") or "to_spotler"),
+        "conversion": str(row.get("conversion") or "auto"),
+        "options": dict(row.get("options") or {}),
+        "clear_when_empty": bool(row.get("clear_when_empty")),
+    }
+
+
+def _key(row: Mapping) -> tuple:
+    return (row["property"], (row.get("options") or {}).get("bit"))
+
+
+def _by_key(rows: list[Mapping]) -> dict[tuple, Mapping]:
+    return {_key(r): r for r in rows}
+
+
+def _label(row: Mapping) -> str:
+    bit = (row.get("options") or {}).get("bit")
+    target = f"{row['property']} bit {bit}" if bit is not None else row["property"]
+    sources = ", ".join(row.get("source_fields") or []) or "constant"
+    return f"{target} ← {sources}"
+
+
+def _show(value: object) -> str:
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "nothing"
+    if value in ({}, None, ""):
+        return "nothing"
+    return str(value)
