@@ -38,12 +38,16 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_q",
     "mapping",
+    "ninja",
+    "contacts",
+    "sync",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "contacts.api_errors.refuse_large_body",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -175,6 +179,10 @@ SPOTLER_CONSUMER_KEY = env.str("SPOTLER_CONSUMER_KEY", default=SANDBOX_CONSUMER_
 SPOTLER_CONSUMER_SECRET = env.str("SPOTLER_CONSUMER_SECRET", default=SANDBOX_CONSUMER_SECRET)
 SPOTLER_RATE_LIMIT = env.float("SPOTLER_RATE_LIMIT", default=10)
 SPOTLER_TEMPLIST_LIMIT = env.int("SPOTLER_TEMPLIST_LIMIT", default=30)
+
+# Ingest API: calls per minute allowed per API token (0: no limit); a runaway loop in the linked
+# system gets 429 with Retry-After instead of filling the outbox.
+API_RATE_LIMIT = env.int("API_RATE_LIMIT", default=6000)
 
 # Production hardening. Each defaults to the safe value when DEBUG is off; the README says
 # which `check --deploy` warnings we silence and why.

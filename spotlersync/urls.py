@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
+from contacts.api import api
 from spotlersync import views
 
 urlpatterns = [
@@ -16,6 +17,8 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    path("api/v1/", api.urls),
+    path("api-tokens/", include("contacts.urls")),
     path("admin/", admin.site.urls),
 ]
 

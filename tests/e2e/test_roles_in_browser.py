@@ -5,9 +5,9 @@ from spotlersync.roles import Role
 from tests.conftest import transactional
 
 NAV = {
-    Role.MARKETER: (["Home"], ["Queue", "Django admin"]),
-    Role.ACCOUNT_MANAGER: (["Home"], ["Queue", "Django admin"]),
-    Role.ADMIN: (["Home", "Queue", "Django admin"], []),
+    Role.MARKETER: (["Home"], ["Queue", "API tokens", "Django admin"]),
+    Role.ACCOUNT_MANAGER: (["Home"], ["Queue", "API tokens", "Django admin"]),
+    Role.ADMIN: (["Home", "Queue", "API tokens", "Django admin"], []),
 }
 
 

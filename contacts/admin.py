@@ -1,0 +1,81 @@
+from django.contrib import admin
+
+from contacts.models import ApiToken, Change, Contact, Order
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """The ledger changes only through `contacts.ingest`, which also writes the outbox; an edit
+    or delete here would never reach Spotler (a deleted contact would not be anonymized there)."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class OrderInline(admin.TabularInline):
+    model = Order
+    extra = 0
+    fields = ["external_id", "ordered_at", "value"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Contact)
+class ContactAdmin(ReadOnlyAdmin):
+    list_display = [
+        "__str__",
+        "email",
+        "language",
+        "account_manager",
+        "sync_status",
+        "changed_at",
+        "synced_at",
+    ]
+    list_filter = ["sync_status", "language"]
+    search_fields = ["external_id", "email", "account_manager"]
+    readonly_fields = ["external_id_hash", "fields_hash", "created_at"]
+    date_hierarchy = "changed_at"
+    inlines = [OrderInline]
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdmin):
+    list_display = ["external_id", "contact", "ordered_at", "value"]
+    search_fields = ["external_id", "contact__external_id"]
+    raw_id_fields = ["contact"]
+    date_hierarchy = "ordered_at"
+
+
+@admin.register(Change)
+class ChangeAdmin(ReadOnlyAdmin):
+    list_display = ["id", "kind", "external_id", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["external_id"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "scope",
+        "prefix",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    list_filter = ["scope"]
+    search_fields = ["name", "prefix"]
+    readonly_fields = ["prefix", "token_hash", "created_by", "created_at", "last_used_at"]
+
+    def has_add_permission(self, request) -> bool:
+        # A token is shown once, when created; the API tokens page does that, the admin cannot.
+        return False

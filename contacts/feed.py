@@ -1,0 +1,42 @@
+"""The changes feed: what came back from Spotler, for the linked system to read with a cursor.
+
+The cursor is `Change.id`. A reader that stores the last cursor it processed and asks for
+`after=<cursor>` must never miss a row, so ids have to become visible in id order. On
+PostgreSQL they need not: two transactions take ids 7 and 8 from the sequence, 8 commits first,
+a reader sees 8 and moves its cursor past 7, which then commits and is never read. So publishing
+is serialised with a transaction-scoped advisory lock: a publisher takes its id only after the
+previous publisher has committed. Publishers (the pull jobs) should therefore publish at the end
+of their transaction, to hold the lock briefly. SQLite already allows one writer at a time.
+"""
+
+from typing import Any
+
+from django.db import connection, transaction
+
+from contacts.models import Change, ChangeKind, Contact, hash_external_id
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+# Any fixed number, the same in every process: the key of the advisory lock.
+PUBLISH_LOCK_KEY = 0x5F0C_FEED
+
+
+def publish_change(*, kind: ChangeKind, external_id: str, payload: dict[str, Any]) -> Change | None:
+    """Append one change to the feed (inside the caller's transaction, if it has one).
+
+    Nothing is published about a contact the linked system deleted (its data was erased here;
+    Spotler may still report on it until the anonymization has run): returns None.
+    """
+    if Contact.objects.erased().filter(external_id_hash=hash_external_id(external_id)).exists():
+        return None
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [PUBLISH_LOCK_KEY])
+        return Change.objects.create(kind=kind, external_id=external_id, payload=payload)
+
+
+def read_changes(*, after: int = 0, limit: int = DEFAULT_LIMIT) -> list[Change]:
+    """Up to `limit` changes with a cursor greater than `after`, oldest first."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    return list(Change.objects.filter(id__gt=after).order_by("id")[:limit])

@@ -1,0 +1,249 @@
+"""Accepting the linked system's changes into the ledger.
+
+Every accepted change writes the ledger and its outbox entry in one transaction, so the push
+engine never misses a change and never pushes one that was rolled back. Replaying a call that
+was already accepted changes nothing and queues nothing (`Outcome.changed` is False), so the
+linked system may retry freely.
+
+Decisions the API contract leaves open:
+- DELETE erases the contact's personal data at once and keeps a tombstone (the SHA-256 of the
+  external id, the dates, the orders, which hold no personal data). Replaying it is a no-op; a
+  later PUT, order or inactivation of that id is refused (`ContactErased`), because silently
+  re-creating an erased person is the worse mistake.
+- Inactivation (blacklisting in Spotler) is one-way through this API; a later PUT still updates
+  the ledger and queues an upsert, and the contact stays inactivated.
+- An order is immutable: the same id with the same data is a replay; with different data it is
+  refused (`OrderConflict`). Purchase dates only move outwards: the first purchase is the
+  earliest order ever seen, the last purchase the latest, so a late, older order never moves the
+  last purchase back.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from contacts.errors import (
+    ContactErased,
+    ContactNotFound,
+    IngestError,
+    InvalidFields,
+    OrderConflict,
+)
+from contacts.models import Change, Contact, Order, SyncStatus, hash_external_id
+from contacts.source_fields import clean_external_id, clean_source_fields, hash_fields
+from sync.models import OutboxKind
+from sync.outbox import queue_outbox_entry
+
+MAX_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Outcome:
+    contact: Contact
+    changed: bool
+
+
+@dataclass(frozen=True)
+class OrderOutcome:
+    order: Order
+    contact: Contact
+    changed: bool
+
+
+@dataclass(frozen=True)
+class BatchItemResult:
+    index: int
+    external_id: Any
+    outcome: Outcome | None = None
+    error: IngestError | None = None
+
+
+def find_contact(*, external_id: str) -> Contact:
+    """The ledger entry for `external_id`, erased or not; `ContactNotFound` when unknown."""
+    contact = Contact.objects.filter(external_id_hash=hash_external_id(external_id)).first()
+    if contact is None:
+        raise ContactNotFound(external_id)
+    return contact
+
+
+def upsert_contact(*, external_id: str, raw_fields: Any) -> Outcome:
+    """Create or replace the contact's source fields (a flat object, `email` required)."""
+    clean_external_id(external_id)
+    if isinstance(raw_fields, dict) and raw_fields.get("external_id", external_id) != external_id:
+        problem = "Differs from the external id in the URL; leave it out or send the same."
+        raise InvalidFields({"external_id": problem})
+    fields = clean_source_fields(raw_fields)
+    with transaction.atomic():
+        contact, created = lock_or_create_contact(external_id=external_id, fields=fields)
+        if contact.is_erased:
+            raise ContactErased(external_id)
+        if not created:
+            if contact.fields_hash == hash_fields(fields):
+                return Outcome(contact=contact, changed=False)
+            copy_fields(contact, fields=fields)
+            mark_changed(contact)
+            contact.save()
+        queue_outbox_entry(contact=contact, kind=OutboxKind.UPSERT)
+    return Outcome(contact=contact, changed=True)
+
+
+def copy_fields(contact: Contact, *, fields: dict[str, Any]) -> None:
+    contact.fields = fields
+    contact.fields_hash = hash_fields(fields)
+    contact.email = fields["email"]
+    contact.language = text_or_blank(fields.get("language"))
+    contact.account_manager = text_or_blank(fields.get("account_manager"))
+
+
+def upsert_contacts(*, items: list[Any]) -> list[BatchItemResult]:
+    """Apply each item on its own: a bad item is reported and does not stop the others.
+
+    Each item commits in its own transaction, so no lock is held across the whole batch.
+    """
+    results = []
+    for index, item in enumerate(items):
+        external_id = item.get("external_id") if isinstance(item, dict) else None
+        try:
+            outcome = upsert_contact(external_id=external_id, raw_fields=item)
+        except IngestError as error:
+            results.append(BatchItemResult(index=index, external_id=external_id, error=error))
+        else:
+            results.append(BatchItemResult(index=index, external_id=external_id, outcome=outcome))
+    return results
+
+
+def erase_contact(*, external_id: str) -> Outcome:
+    """The customer was deleted: queue the anonymization in Spotler and erase it here."""
+    with transaction.atomic():
+        contact = lock_contact(external_id=external_id)
+        if contact.is_erased:
+            return Outcome(contact=contact, changed=False)
+        queue_outbox_entry(contact=contact, kind=OutboxKind.ANONYMIZE)
+        now = timezone.now()
+        contact.external_id = None
+        contact.fields = {}
+        contact.fields_hash = ""
+        contact.email = contact.language = contact.account_manager = ""
+        contact.erased_at = now
+        mark_changed(contact, now=now)
+        contact.save()
+        # What came back from Spotler about this person is personal data too.
+        Change.objects.filter(external_id=external_id).delete()
+    return Outcome(contact=contact, changed=True)
+
+
+def inactivate_contact(*, external_id: str) -> Outcome:
+    """Queue the contact's blacklisting in Spotler (once; a replay changes nothing)."""
+    with transaction.atomic():
+        contact = lock_contact(external_id=external_id)
+        if contact.is_erased:
+            raise ContactErased(external_id)
+        if contact.inactivated_at is not None:
+            return Outcome(contact=contact, changed=False)
+        now = timezone.now()
+        contact.inactivated_at = now
+        mark_changed(contact, now=now)
+        contact.save()
+        queue_outbox_entry(contact=contact, kind=OutboxKind.INACTIVATE)
+    return Outcome(contact=contact, changed=True)
+
+
+def record_order(
+    *, external_id: str, contact_external_id: str, ordered_at: datetime, value: Decimal
+) -> OrderOutcome:
+    """Record an order and widen the contact's first/last purchase dates to include it."""
+    clean_external_id(external_id)
+    with transaction.atomic():
+        contact = lock_contact(external_id=contact_external_id)
+        if contact.is_erased:
+            raise ContactErased(contact_external_id)
+        existing = Order.objects.filter(external_id=external_id).first()
+        if existing is not None:
+            if (existing.contact_id, existing.ordered_at, existing.value) != (
+                contact.pk,
+                ordered_at,
+                value,
+            ):
+                raise OrderConflict(external_id)
+            return OrderOutcome(order=existing, contact=contact, changed=False)
+        order = create_order(
+            external_id=external_id, contact=contact, ordered_at=ordered_at, value=value
+        )
+        if widen_purchase_dates(contact, ordered_at=ordered_at):
+            mark_changed(contact)
+            contact.save()
+            queue_outbox_entry(contact=contact, kind=OutboxKind.UPSERT)
+    return OrderOutcome(order=order, contact=contact, changed=True)
+
+
+def create_order(
+    *, external_id: str, contact: Contact, ordered_at: datetime, value: Decimal
+) -> Order:
+    try:
+        with transaction.atomic():
+            return Order.objects.create(
+                external_id=external_id, contact=contact, ordered_at=ordered_at, value=value
+            )
+    except IntegrityError:
+        # The same order id arrived for another contact at the same moment.
+        raise OrderConflict(external_id) from None
+
+
+def widen_purchase_dates(contact: Contact, *, ordered_at: datetime) -> bool:
+    changed = False
+    if contact.first_purchase_at is None or ordered_at < contact.first_purchase_at:
+        contact.first_purchase_at = ordered_at
+        changed = True
+    if contact.last_purchase_at is None or ordered_at > contact.last_purchase_at:
+        contact.last_purchase_at = ordered_at
+        changed = True
+    return changed
+
+
+def lock_contact(*, external_id: str) -> Contact:
+    """The contact, locked until the transaction ends; `ContactNotFound` when unknown."""
+    contact = (
+        Contact.objects.select_for_update()
+        .filter(external_id_hash=hash_external_id(external_id))
+        .first()
+    )
+    if contact is None:
+        raise ContactNotFound(external_id)
+    return contact
+
+
+def lock_or_create_contact(*, external_id: str, fields: dict[str, Any]) -> tuple[Contact, bool]:
+    """The contact, locked; created with `fields` (one INSERT) when it is new."""
+    try:
+        return lock_contact(external_id=external_id), False
+    except ContactNotFound:
+        pass
+    now = timezone.now()
+    contact = Contact(
+        external_id=external_id,
+        external_id_hash=hash_external_id(external_id),
+        changed_at=now,
+        created_at=now,
+        sync_status=SyncStatus.PENDING,
+    )
+    copy_fields(contact, fields=fields)
+    try:
+        with transaction.atomic():
+            contact.save(force_insert=True)
+    except IntegrityError:
+        # Another request created it a moment ago (PostgreSQL made us wait for its commit).
+        return lock_contact(external_id=external_id), False
+    return contact, True
+
+
+def mark_changed(contact: Contact, *, now: datetime | None = None) -> None:
+    contact.changed_at = now or timezone.now()
+    contact.sync_status = SyncStatus.PENDING
+
+
+def text_or_blank(value: Any) -> str:
+    return value if isinstance(value, str) else ""

@@ -1,0 +1,110 @@
+"""Checking the flat object of source fields the linked system sends for one contact.
+
+One cleaner for every way in (PUT, batch items, and later the CSV import), so each gives the
+same answer for the same input. Problems are collected per field, in words a person can act on.
+"""
+
+import hashlib
+import json
+import math
+import re
+import unicodedata
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from contacts.errors import BODY, InvalidFields
+from contacts.models import EXTERNAL_ID_PATTERN
+
+MAX_FIELDS = 100
+FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+# Longest text accepted per field; names and free text get the default.
+MAX_LENGTH = {"email": 254, "language": 35, "account_manager": 200}
+DEFAULT_MAX_LENGTH = 1000
+# `external_id` travels in the URL (PUT) or beside the fields (batch), never among them.
+NOT_A_SOURCE_FIELD = {"external_id"}
+
+
+def clean_external_id(value: Any) -> str:
+    if not isinstance(value, str) or not re.match(EXTERNAL_ID_PATTERN, value):
+        raise InvalidFields(
+            {
+                "external_id": "Use 1 to 100 letters, digits and . _ : @ - "
+                "(starting with a letter or digit)."
+            }
+        )
+    return value
+
+
+def clean_source_fields(raw: Any) -> dict[str, Any]:
+    """Return the fields to store, or raise `InvalidFields` naming every bad field."""
+    if not isinstance(raw, dict):
+        raise InvalidFields({BODY: 'Send a JSON object of source fields, e.g. {"email": ...}.'})
+    if len(raw) > MAX_FIELDS:
+        raise InvalidFields({BODY: f"Send at most {MAX_FIELDS} fields per contact."})
+    problems: dict[str, str] = {}
+    cleaned: dict[str, Any] = {}
+    for name, value in raw.items():
+        if name in NOT_A_SOURCE_FIELD:
+            continue
+        problem = field_name_problem(name) or value_problem(name, value)
+        if problem:
+            problems[name] = problem
+        else:
+            cleaned[name] = value.strip() if isinstance(value, str) else value
+    email_problem = problems.get("email") or email_address_problem(cleaned.get("email"))
+    if email_problem:
+        problems["email"] = email_problem
+    if problems:
+        raise InvalidFields(problems)
+    return cleaned
+
+
+def field_name_problem(name: str) -> str | None:
+    if not FIELD_NAME.match(name):
+        return "Field names are 1 to 64 letters, digits and underscores, starting with a letter."
+    return None
+
+
+def value_problem(name: str, value: Any) -> str | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "Send a finite number (NaN and Infinity are not JSON numbers)."
+    if value is None or isinstance(value, bool | int | float):
+        return None
+    if not isinstance(value, str):
+        return "Send a single value (text, number, true/false or null), not a list or object."
+    limit = MAX_LENGTH.get(name, DEFAULT_MAX_LENGTH)
+    if len(value) > limit:
+        return f"This is {len(value)} characters long; the most accepted is {limit}."
+    bad = first_forbidden_character(value)
+    if bad is not None:
+        return f"Contains a control character (U+{ord(bad):04X}); remove it and send again."
+    return None
+
+
+def first_forbidden_character(value: str) -> str | None:
+    # Control characters (Cc, including NUL, which PostgreSQL refuses) and lone surrogates (Cs,
+    # which cannot be stored as UTF-8) have no place in a contact's data.
+    for char in value:
+        if unicodedata.category(char) in {"Cc", "Cs"}:
+            return char
+    return None
+
+
+def email_address_problem(value: Any) -> str | None:
+    if value is None or value == "":
+        return "An e-mail address is required."
+    if not isinstance(value, str):
+        return "Send the e-mail address as text."
+    try:
+        validate_email(value)
+    except ValidationError:
+        return f"“{value[:100]}” is not a valid e-mail address."
+    return None
+
+
+def hash_fields(fields: dict[str, Any]) -> str:
+    """Same fields, same hash, whatever the key order: how a replayed PUT is recognised."""
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()

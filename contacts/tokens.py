@@ -1,0 +1,113 @@
+"""API tokens: created by an Admin or `create_api_token`, stored hashed, shown once."""
+
+import hashlib
+import math
+import secrets
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
+from django.utils import timezone
+
+from contacts.models import ApiToken, TokenScope
+
+TOKEN_PREFIX = "ssk_"  # noqa: S105  (marks our tokens in logs and secret scanners)
+# Writing `last_used_at` on every request would turn every read into a write; once a minute is
+# enough to tell a live token from a forgotten one.
+LAST_USED_PRECISION_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class NewToken:
+    token: ApiToken
+    secret: str  # the only time the full token exists outside the client
+
+
+class TokenRefused(Exception):
+    def __init__(self, code: str, detail: str) -> None:
+        self.code = code
+        self.detail = detail
+        super().__init__(detail)
+
+
+class RateLimited(Exception):
+    def __init__(self, *, limit: int, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(
+            f"This token made more than {limit} calls this minute; wait {retry_after} s and "
+            "send again (the Retry-After header says the same). Send batches to load many."
+        )
+
+
+def hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_api_token(
+    *, name: str, scope: TokenScope, created_by: AbstractBaseUser | None = None
+) -> NewToken:
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        name=name,
+        scope=scope,
+        prefix=secret[:12],
+        token_hash=hash_token(secret),
+        created_by=created_by,
+    )
+    return NewToken(token=token, secret=secret)
+
+
+def revoke_api_token(*, token: ApiToken) -> bool:
+    """Revoke at once; False when it already was."""
+    revoked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    return revoked == 1
+
+
+def authenticate_api_token(*, secret: str) -> ApiToken:
+    """The token `secret` belongs to, or `TokenRefused` saying why not."""
+    token = ApiToken.objects.filter(token_hash=hash_token(secret)).first()
+    if token is None:
+        raise TokenRefused(
+            "invalid_token", "This API token is not valid; check it, or ask an Admin for one."
+        )
+    if token.is_revoked:
+        raise TokenRefused(
+            "token_revoked",
+            f"API token “{token.name}” ({token.prefix}…) was revoked; ask an Admin for a new one.",
+        )
+    record_token_use(token=token)
+    return token
+
+
+def record_token_use(*, token: ApiToken) -> None:
+    now = timezone.now()
+    if token.used_recently(now, seconds=LAST_USED_PRECISION_SECONDS):
+        return
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    token.last_used_at = now
+
+
+def count_token_call(*, token: ApiToken) -> None:
+    """Count one call against the token's per-minute allowance; `RateLimited` beyond it.
+
+    A fixed one-minute window in the shared cache (Redis in production): cheap, and exact enough
+    to stop a runaway client without slowing a busy one.
+    """
+    limit = settings.API_RATE_LIMIT
+    if not limit:
+        return
+    now = time.time()
+    window = int(now // 60)
+    key = f"api-calls:{token.token_hash[:16]}:{window}"
+    cache.add(key, 0, timeout=120)
+    try:
+        calls = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=120)
+        calls = 1
+    if calls > limit:
+        raise RateLimited(limit=limit, retry_after=max(1, math.ceil((window + 1) * 60 - now)))

@@ -1,0 +1,19 @@
+"""Writing outbox entries. Callers hold the transaction that also changes the ledger."""
+
+from django.db import transaction
+
+from contacts.models import Contact
+from sync.models import OutboxEntry, OutboxKind, OutboxStatus
+
+
+def queue_outbox_entry(*, contact: Contact, kind: OutboxKind) -> OutboxEntry:
+    """Record that `contact` owes Spotler a `kind` call; must run in the ledger's transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("queue_outbox_entry must run inside the ledger's transaction.atomic")
+    if kind == OutboxKind.ANONYMIZE:
+        # Only the anonymization itself may still name the person (Spotler needs the id).
+        contact.outbox_entries.update(external_id="")
+        contact.outbox_entries.pending().update(status=OutboxStatus.SUPERSEDED)
+    return OutboxEntry.objects.create(
+        contact=contact, external_id=contact.external_id or "", kind=kind
+    )
