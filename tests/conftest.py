@@ -4,7 +4,10 @@ import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group, User
 
+import spotler
+from mapping.catalogue import refresh_catalogue
 from spotlersync.roles import Role
+from tests import sandbox_fixture
 
 # For tests whose work happens in another process (a queue cluster, a live server): they need
 # committed data. Such a test ends by emptying every table, the role groups included, so
@@ -66,3 +69,21 @@ def client_as(client, db):
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# The Spotler sandbox (a real HTTP server on loopback), for tests in any folder.
+spotler_sandbox_server = sandbox_fixture.spotler_sandbox_server
+spotler_sandbox = sandbox_fixture.spotler_sandbox
+
+
+@pytest.fixture
+def catalogue(db, spotler_sandbox):
+    """The sandbox account's property catalogue, fetched over HTTP like the scheduled refresh."""
+    client = spotler.SpotlerClient(
+        base_url=spotler_sandbox.base_url,
+        consumer_key=spotler_sandbox.consumer_key,
+        consumer_secret=spotler_sandbox.consumer_secret,
+    )
+    refresh = refresh_catalogue(client=client)
+    assert refresh.ok, refresh.error
+    return refresh

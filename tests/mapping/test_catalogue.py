@@ -1,0 +1,50 @@
+"""The property catalogue comes from the sandbox over real, signed HTTP."""
+
+import spotler
+from mapping.catalogue import catalogue_entries, mapping_drift, refresh_catalogue
+from mapping.models import CatalogueRefresh, SpotlerProperty
+
+
+def client_for(sandbox, *, secret: str | None = None) -> spotler.SpotlerClient:
+    return spotler.SpotlerClient(
+        base_url=sandbox.base_url,
+        consumer_key=sandbox.consumer_key,
+        consumer_secret=secret or sandbox.consumer_secret,
+        retry=spotler.RetryPolicy(max_retries=0),
+    )
+
+
+def test_a_refresh_stores_every_property_with_its_type_and_permission_bits(db, spotler_sandbox):
+    refresh = refresh_catalogue(client=client_for(spotler_sandbox))
+    assert refresh.ok
+    permissions = SpotlerProperty.objects.get(name="permissions")
+    assert permissions.type == "set"
+    assert 1 in permissions.bits
+    assert SpotlerProperty.objects.get(name="email").type == "email"
+    assert "email" in refresh.added
+    entries = catalogue_entries()
+    assert entries["firstPurchaseDate"].type == "dateTime"
+
+
+def test_a_second_refresh_with_nothing_changed_reports_nothing(db, spotler_sandbox):
+    client = client_for(spotler_sandbox)
+    refresh_catalogue(client=client)
+    second = refresh_catalogue(client=client)
+    assert (second.added, second.removed, second.changed) == ([], [], [])
+
+
+def test_a_failed_refresh_is_recorded_with_spotlers_reason_and_keeps_the_old_catalogue(
+    db, spotler_sandbox
+):
+    refresh_catalogue(client=client_for(spotler_sandbox))
+    failed = refresh_catalogue(client=client_for(spotler_sandbox, secret="wrong"))
+    assert not failed.ok
+    assert "401" in failed.error
+    assert "wrong" not in failed.error
+    assert SpotlerProperty.objects.present().filter(name="email").exists()
+    assert CatalogueRefresh.objects.filter(ok=True).count() == 1
+
+
+def test_the_default_mapping_fits_the_sandbox_account(db, spotler_sandbox):
+    refresh_catalogue(client=client_for(spotler_sandbox))
+    assert mapping_drift() == []
