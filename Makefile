@@ -25,6 +25,7 @@ install-test: $(VENV)/.installed-test
 run: install
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py createcachetable
+	$(PY) manage.py setup_schedules
 	./scripts/run-demo
 
 test: install-test services chromium

@@ -180,6 +180,9 @@ SPOTLER_CONSUMER_SECRET = env.str("SPOTLER_CONSUMER_SECRET", default=SANDBOX_CON
 SPOTLER_RATE_LIMIT = env.float("SPOTLER_RATE_LIMIT", default=10)
 SPOTLER_TEMPLIST_LIMIT = env.int("SPOTLER_TEMPLIST_LIMIT", default=30)
 
+# Recurring jobs (sync/schedules.py; `manage.py setup_schedules` applies a change).
+SYNC_REFRESH_PROPERTIES_MINUTES = env.int("SYNC_REFRESH_PROPERTIES_MINUTES", default=60)
+
 # Ingest API: calls per minute allowed per API token (0: no limit); a runaway loop in the linked
 # system gets 429 with Retry-After instead of filling the outbox.
 API_RATE_LIMIT = env.int("API_RATE_LIMIT", default=6000)

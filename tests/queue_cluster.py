@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,10 +48,17 @@ def running_cluster(
     try:
         yield process
     finally:
+        # Only the cluster's parent gets SIGTERM: it stops its workers itself, and a signal to
+        # the whole group would make it wait for workers that died under it.
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
+            process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            process.kill()
             process.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # anything of its group still left
+        # Its last status report lives on in the cache for a few seconds; the next test must
+        # not see a cluster that is gone.
+        cache.clear()

@@ -1,0 +1,52 @@
+"""The recurring jobs, defined here in code and written to django-q2 by `setup_schedules`.
+
+Deploys (and `make run`) run `manage.py setup_schedules`, which creates or updates each job by
+name, so an interval changed here or in the environment takes effect on the next deploy.
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django_q.models import Schedule
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    name: str
+    func: str  # django-q2 stores the dotted path; tests import every one
+    minutes: int
+    description: str
+
+
+def scheduled_jobs() -> list[ScheduledJob]:
+    return [
+        ScheduledJob(
+            name="Refresh Spotler properties",
+            func="mapping.tasks.refresh_catalogue",
+            minutes=settings.SYNC_REFRESH_PROPERTIES_MINUTES,
+            description="Fetch Spotler's property catalogue and flag mapping rows it breaks.",
+        ),
+    ]
+
+
+@transaction.atomic
+def setup_schedules() -> list[str]:
+    """Create or update every job by name; returns one line per job saying what happened."""
+    lines = []
+    for job in scheduled_jobs():
+        schedule, created = Schedule.objects.update_or_create(
+            name=job.name,
+            defaults={"func": job.func, "schedule_type": Schedule.MINUTES, "minutes": job.minutes},
+            create_defaults={
+                "func": job.func,
+                "schedule_type": Schedule.MINUTES,
+                "minutes": job.minutes,
+                "next_run": timezone.now(),
+                "repeats": -1,
+            },
+        )
+        verb = "created" if created else "updated"
+        lines.append(f"{verb}: {schedule.name} every {job.minutes} min ({job.func})")
+    return lines
