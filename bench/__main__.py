@@ -5,6 +5,7 @@ Each `bench/bench_<name>.py` has `run() -> list[Figure]`. Figures are printed an
 the time and the command that reproduces each one.
 """
 
+import fcntl
 import importlib
 import json
 import os
@@ -28,7 +29,6 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"unknown benchmark(s): {', '.join(sorted(unknown))}; have: {', '.join(available())}")
         return 2
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     failed = False
     for name in names:
         module = importlib.import_module(f"bench.bench_{name}")
@@ -42,13 +42,21 @@ def main(argv: list[str]) -> int:
             "seconds": round(time.monotonic() - started, 1),
             "figures": [f.as_dict() for f in figures],
         }
-        results[name] = entry
+        record(name, entry)
         for f in figures:
             print(f"  {f}")
             failed |= f.target_missed
-    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     print(f"figures written to {RESULTS.relative_to(BENCH_DIR.parent)}")
     return 1 if failed else 0
+
+
+def record(name: str, entry: dict) -> None:
+    """Merge one benchmark's figures into the results file; a lock keeps parallel runs apart."""
+    with open(BENCH_DIR / ".results.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        results[name] = entry
+        RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":
