@@ -1,6 +1,10 @@
 """The outbox: what the ledger still owes Spotler. The push engine drains it."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class OutboxKind(models.TextChoices):
@@ -51,3 +55,104 @@ class OutboxEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.status})"
+
+
+class SyncRunKind(models.TextChoices):
+    PUSH = "push", "Push"
+    BACKFILL = "backfill", "Backfill"
+    PULL_UPDATES = "pull_updates", "Pull updates"
+    PULL_BOUNCES = "pull_bounces", "Pull bounces"
+    REFRESH_PROPERTIES = "refresh_properties", "Refresh properties"
+
+
+class SyncRunTrigger(models.TextChoices):
+    LIVE = "live", "Live change"
+    SCHEDULE = "schedule", "Schedule"
+    DASHBOARD = "dashboard", "Dashboard"
+    COMMAND = "command", "Command line"
+
+
+class SyncRunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class SyncRunQuerySet(models.QuerySet):
+    def unfinished(self) -> "SyncRunQuerySet":
+        return self.filter(status__in=[SyncRunStatus.QUEUED, SyncRunStatus.RUNNING])
+
+
+class SyncRun(models.Model):
+    """One push batch, pull or manual sync: who started it, over what, and how it went."""
+
+    kind = models.CharField(max_length=30, choices=SyncRunKind.choices)
+    trigger = models.CharField(max_length=20, choices=SyncRunTrigger.choices)
+    status = models.CharField(
+        max_length=20, choices=SyncRunStatus.choices, default=SyncRunStatus.QUEUED
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    # Pull windows, and "changed since" for a filtered resync.
+    window_start = models.DateTimeField(null=True, blank=True)
+    window_end = models.DateTimeField(null=True, blank=True)
+    # A filtered resync's filters: {"failed_only": true, "language": "nl_NL", "ids": [...]}
+    filters = models.JSONField(default=dict, blank=True)
+    total = models.PositiveIntegerField(null=True, blank=True)
+    done = models.PositiveIntegerField(default=0)
+    sent = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    # Where a crashed or cancelled run resumes: {"after_id": 1234} or {"after": cursor}
+    checkpoint = models.JSONField(default=dict, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SyncRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["kind", "status", "-created_at"]),
+            models.Index(fields=["status", "-finished_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.status})"
+
+    @property
+    def duration(self) -> timedelta | None:
+        if self.started_at is None:
+            return None
+        return (self.finished_at or timezone.now()) - self.started_at
+
+
+class RateSlot(models.Model):
+    """One reserved moment to call Spotler; the primary key makes each slot go to one worker.
+
+    Slot n starts at n / SPOTLER_RATE_LIMIT seconds after the epoch, so the reservations of
+    every worker on every machine together never exceed the limit.
+    """
+
+    slot = models.BigIntegerField(primary_key=True)
+
+    def __str__(self) -> str:
+        return f"slot {self.slot}"
+
+
+class Throttle(models.Model):
+    """Set when Spotler answers 429: every worker waits until `until` (a single row)."""
+
+    until = models.DateTimeField()
+    reason = models.CharField(max_length=300, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"throttled until {self.until:%H:%M:%S}"
