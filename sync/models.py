@@ -15,6 +15,8 @@ class OutboxKind(models.TextChoices):
 
 class OutboxStatus(models.TextChoices):
     PENDING = "pending", "Pending"
+    # Taken by a push worker; back to pending if its lease runs out (the worker died).
+    IN_FLIGHT = "in_flight", "In flight"
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
     # A later entry made this one pointless (e.g. an upsert queued before the contact was
@@ -44,6 +46,10 @@ class OutboxEntry(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claim = models.CharField(max_length=32, blank=True, db_index=True)
+    # After a transient failure: not tried again before this moment.
+    not_before = models.DateTimeField(null=True, blank=True)
 
     objects = OutboxEntryQuerySet.as_manager()
 
@@ -156,3 +162,52 @@ class Throttle(models.Model):
 
     def __str__(self) -> str:
         return f"throttled until {self.until:%H:%M:%S}"
+
+
+class SyncEventKind(models.TextChoices):
+    PUSH = "push", "Pushed"
+    ANONYMIZE = "anonymize", "Anonymized"
+    INACTIVATE = "inactivate", "Made inactive"
+    PULL = "pull", "Pulled"
+
+
+class SyncEvent(models.Model):
+    """One call that touched one contact: the contact page's timeline."""
+
+    contact = models.ForeignKey(
+        "contacts.Contact", on_delete=models.CASCADE, related_name="sync_events"
+    )
+    run = models.ForeignKey(SyncRun, null=True, on_delete=models.SET_NULL, related_name="events")
+    kind = models.CharField(max_length=20, choices=SyncEventKind.choices)
+    at = models.DateTimeField(default=timezone.now)
+    ok = models.BooleanField()
+    # What was sent (the Spotler JSON) or received; never more than the mapping sends.
+    payload = models.JSONField(default=dict, blank=True)
+    # Spotler's answer in its own words, or what we held back (the consent rule) and why.
+    answer = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["contact", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {'ok' if self.ok else 'failed'} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class SpotlerConsent(models.Model):
+    """A permission as Spotler last reported it (written by the pull of updated contacts)."""
+
+    contact = models.ForeignKey(
+        "contacts.Contact", on_delete=models.CASCADE, related_name="spotler_consents"
+    )
+    bit = models.PositiveIntegerField()
+    enabled = models.BooleanField()
+    changed_at = models.DateTimeField(help_text="Spotler's lastChanged when it was seen so.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "bit"], name="one_consent_per_bit")
+        ]
+
+    def __str__(self) -> str:
+        return f"bit {self.bit} {'on' if self.enabled else 'off'}"

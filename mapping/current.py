@@ -1,0 +1,30 @@
+"""The mapping the push uses: the version in force, compiled, with broken rows left out."""
+
+from functools import lru_cache
+
+from mapping.catalogue import catalogue_entries
+from mapping.editor import shop_zone
+from mapping.models import CatalogueRefresh
+from mapping.render import CompiledMapping, compile_mapping
+from mapping.rows import row_from_json
+from mapping.versions import current_version
+
+
+def mapping_in_force() -> CompiledMapping:
+    """Compiled once per (version, catalogue refresh) in each process; two cheap queries."""
+    version = current_version()
+    last_refresh = (
+        CatalogueRefresh.objects.filter(ok=True)
+        .order_by("-fetched_at")
+        .values_list("pk", "fetched_at")
+        .first()
+    )
+    return _compiled((version.pk, version.created_at), last_refresh)
+
+
+@lru_cache(maxsize=8)
+def _compiled(version_key: tuple, refresh_key: tuple | None) -> CompiledMapping:
+    version = current_version()
+    catalogue = catalogue_entries()
+    rows = [row_from_json(r, catalogue=catalogue) for r in version.rows]
+    return compile_mapping(rows, tz=shop_zone())

@@ -1,0 +1,81 @@
+"""What the mapping editor shows: rows, their checks, and the live preview of one contact."""
+
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Q
+
+from contacts.models import Contact
+from mapping.catalogue import catalogue_entries
+from mapping.models import CatalogueRefresh, SpotlerProperty
+from mapping.render import Rendered, compile_mapping, render_contact
+from mapping.rows import RowError, row_from_json, validate_rows
+from mapping.source import recent_values, source_fields_of
+
+
+@dataclass
+class Preview:
+    contact: Contact | None
+    rendered: Rendered | None = None
+    problems_by_property: dict[str, list[str]] = field(default_factory=dict)
+
+
+def shop_zone() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def preview_contact(*, rows: list[dict], external_id: str = "") -> Preview:
+    """A real ledger contact rendered through `rows` (saved or not): what Spotler would get."""
+    contacts = Contact.objects.live()
+    contact = (
+        contacts.filter(external_id=external_id).first()
+        if external_id
+        else contacts.order_by("-changed_at").first()
+    )
+    if contact is None:
+        return Preview(contact=None)
+    catalogue = catalogue_entries()
+    complete = [r for r in rows if r.get("property") and (r.get("type") or not catalogue)]
+    mapping = compile_mapping(
+        [row_from_json(r, catalogue=catalogue) for r in complete], tz=shop_zone()
+    )
+    rendered = render_contact(
+        external_id=contact.external_id, fields=source_fields_of(contact), mapping=mapping
+    )
+    by_property: dict[str, list[str]] = {}
+    for problem in rendered.problems:
+        by_property.setdefault(problem.spotler_property, []).append(problem.message)
+    return Preview(contact=contact, rendered=rendered, problems_by_property=by_property)
+
+
+def check_rows(rows: list[dict]) -> list[RowError]:
+    catalogue = catalogue_entries()
+    if catalogue is None:
+        return [RowError(-1, "Spotler's properties have not been fetched yet; refresh them first")]
+    return validate_rows(rows, catalogue=catalogue, samples=recent_values(), tz=shop_zone())
+
+
+def affected_contacts(old_rows: list[dict], new_rows: list[dict]) -> int:
+    """Contacts whose Spotler data the change alters: those holding a changed row's source."""
+    old = {repr(r) for r in old_rows if r.get("direction") != "from_spotler"}
+    changed = [r for r in new_rows if r.get("direction") != "from_spotler" and repr(r) not in old]
+    new = {repr(r) for r in new_rows}
+    changed += [r for r in old_rows if r.get("direction") != "from_spotler" and repr(r) not in new]
+    fields = {f for r in changed for f in r.get("source_fields") or []}
+    if any(r.get("conversion") == "constant" for r in changed):
+        return Contact.objects.live().count()  # a constant reaches everyone
+    query = Q()
+    for name in fields:
+        if name == "first_purchase_at":
+            query |= Q(first_purchase_at__isnull=False)
+        elif name == "last_purchase_at":
+            query |= Q(last_purchase_at__isnull=False)
+        else:
+            query |= Q(fields__has_key=name)
+    return Contact.objects.live().filter(query).count() if query else 0
+
+
+def catalogue_for_editor() -> tuple[list[SpotlerProperty], CatalogueRefresh | None]:
+    last = CatalogueRefresh.objects.order_by("-fetched_at").first()
+    return list(SpotlerProperty.objects.present()), last

@@ -1,0 +1,313 @@
+"""Pushing the ledger's changes to Spotler: drain the outbox, one call per contact.
+
+Several pending changes of one contact become one call, because the push sends the contact's
+*current* ledger state through the mapping in force. Live changes go out one contact at a time
+with `POST contact` (update=true); backfills use `POST contact/list` (see backfill.py).
+"""
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+import spotler
+from contacts.models import Contact, SyncStatus
+from mapping.catalogue import catalogue_entries
+from mapping.current import mapping_in_force
+from mapping.render import PERMISSIONS_PROPERTY, CompiledMapping, render_contact
+from mapping.source import source_fields_of
+from sync.consent import guard_permissions
+from sync.explain import explain
+from sync.models import (
+    OutboxEntry,
+    OutboxKind,
+    OutboxStatus,
+    SpotlerConsent,
+    SyncEvent,
+    SyncEventKind,
+    SyncRun,
+    SyncRunKind,
+    SyncRunStatus,
+    SyncRunTrigger,
+)
+from sync.ratelimit import RateLimiter
+
+logger = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=10)  # an in-flight claim older than this belonged to a dead worker
+# Waits after a push that failed transiently even after the client's own retries.
+BACKOFF = [timedelta(seconds=s) for s in (30, 120, 600, 1800, 3600)]
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    transient: bool = False
+    skipped: bool = False
+    answer: str = ""
+    payload: dict = field(default_factory=dict)
+
+
+def spotler_client() -> spotler.SpotlerClient:
+    limiter = RateLimiter()
+    return spotler.client_from_settings(throttle=limiter.wait, on_retry=limiter.note_retry)
+
+
+def push_outbox(
+    *,
+    limit: int = 100,
+    client: spotler.SpotlerClient | None = None,
+    trigger: str = SyncRunTrigger.LIVE,
+) -> SyncRun | None:
+    """Claim up to `limit` contacts with pending changes and push each once; None if idle."""
+    token, contact_ids = claim_contacts(limit=limit)
+    if not contact_ids:
+        return None
+    now = timezone.now()
+    run = SyncRun.objects.create(
+        kind=SyncRunKind.PUSH, trigger=trigger, status=SyncRunStatus.RUNNING,
+        started_at=now, heartbeat_at=now, total=len(contact_ids),
+    )  # fmt: skip
+    client = client or spotler_client()
+    mapping = mapping_in_force()
+    entries = OutboxEntry.objects.filter(claim=token, status=OutboxStatus.IN_FLIGHT)
+    kinds_by_contact: dict[int, set[str]] = {}
+    external_ids: dict[int, str] = {}
+    for contact_id, kind, external_id in entries.values_list("contact_id", "kind", "external_id"):
+        kinds_by_contact.setdefault(contact_id, set()).add(kind)
+        if external_id:
+            external_ids[contact_id] = external_id
+    for contact in Contact.objects.filter(pk__in=contact_ids).iterator(chunk_size=200):
+        kinds = kinds_by_contact.get(contact.pk, set())
+        outcome = push_contact(
+            contact, kinds=kinds, external_id=external_ids.get(contact.pk), client=client,
+            mapping=mapping, run=run,
+        )  # fmt: skip
+        settle_entries(token=token, contact=contact, outcome=outcome)
+        run.done += 1
+        run.sent += outcome.ok and not outcome.skipped
+        run.failed += not outcome.ok and not outcome.transient
+        run.skipped += outcome.skipped or outcome.transient
+    run.status = SyncRunStatus.SUCCEEDED
+    run.finished_at = timezone.now()
+    run.save()
+    return run
+
+
+def claim_contacts(*, limit: int) -> tuple[str, list[int]]:
+    """Take the oldest ready contacts no other worker holds; (claim token, contact ids)."""
+    now = timezone.now()
+    OutboxEntry.objects.filter(status=OutboxStatus.IN_FLIGHT, claimed_at__lt=now - LEASE).update(
+        status=OutboxStatus.PENDING, claim=""
+    )
+    ready = OutboxEntry.objects.pending().filter(
+        Q(not_before__isnull=True) | Q(not_before__lte=now)
+    )
+    candidates = list(
+        dict.fromkeys(ready.order_by("id").values_list("contact_id", flat=True)[: limit * 4])
+    )[:limit]
+    if not candidates:
+        return "", []
+    token = uuid.uuid4().hex
+    with transaction.atomic():
+        # PostgreSQL: rows another worker is claiming right now are skipped, not waited for.
+        locked = list(
+            Contact.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=candidates)
+            .values_list("pk", flat=True)
+        )
+        busy = set(
+            OutboxEntry.objects.filter(
+                contact_id__in=locked, status=OutboxStatus.IN_FLIGHT
+            ).values_list("contact_id", flat=True)
+        )
+        mine = [pk for pk in locked if pk not in busy]
+        OutboxEntry.objects.filter(contact_id__in=mine, status=OutboxStatus.PENDING).update(
+            status=OutboxStatus.IN_FLIGHT, claimed_at=now, claim=token
+        )
+    return token, mine
+
+
+def push_contact(
+    contact: Contact,
+    *,
+    kinds: set[str],
+    external_id: str | None,
+    client: spotler.SpotlerClient,
+    mapping: CompiledMapping,
+    run: SyncRun | None = None,
+) -> Outcome:
+    if OutboxKind.ANONYMIZE in kinds:
+        return _anonymize(contact, external_id=external_id, client=client, run=run)
+    outcome = Outcome(ok=True, skipped=True)
+    if OutboxKind.UPSERT in kinds or OutboxKind.INACTIVATE in kinds:
+        outcome = _upsert(contact, client=client, mapping=mapping, run=run)
+    if outcome.ok and OutboxKind.INACTIVATE in kinds:
+        outcome = _inactivate(contact, client=client, run=run)
+    return outcome
+
+
+def settle_entries(*, token: str, contact: Contact, outcome: Outcome) -> None:
+    """Write the outcome on the claimed entries and the contact, in one transaction."""
+    now = timezone.now()
+    entries = OutboxEntry.objects.filter(
+        claim=token, contact=contact, status=OutboxStatus.IN_FLIGHT
+    )
+    with transaction.atomic():
+        if outcome.ok:
+            entries.update(status=OutboxStatus.DONE, last_error="", claim="")
+        elif outcome.transient:
+            attempts = max(entries.values_list("attempts", flat=True), default=0) + 1
+            wait = BACKOFF[min(attempts, len(BACKOFF)) - 1]
+            entries.update(
+                status=OutboxStatus.PENDING, claim="", attempts=attempts,
+                last_error=outcome.answer, not_before=now + wait,
+            )  # fmt: skip
+        else:
+            entries.update(status=OutboxStatus.FAILED, last_error=outcome.answer, claim="")
+        _update_contact_state(contact, outcome=outcome, now=now)
+
+
+def _update_contact_state(contact: Contact, *, outcome: Outcome, now) -> None:
+    if outcome.transient:
+        return  # still pending; the entry carries the reason and the next try
+    if not outcome.ok:
+        status, error = SyncStatus.FAILED, outcome.answer
+    elif contact.erased_at:
+        status, error = SyncStatus.ANONYMIZED, ""
+    elif contact.inactivated_at:
+        status, error = SyncStatus.INACTIVE, ""
+    else:
+        status, error = SyncStatus.SYNCED, ""
+    # Only if no newer change arrived meanwhile: that one is still to be pushed.
+    still_pending = OutboxEntry.objects.filter(
+        contact=contact, status=OutboxStatus.PENDING
+    ).exists()
+    if still_pending and outcome.ok:
+        status = SyncStatus.PENDING
+    Contact.objects.filter(pk=contact.pk).update(
+        sync_status=status, sync_error=error, synced_at=now if outcome.ok else contact.synced_at
+    )
+
+
+def _upsert(contact: Contact, *, client, mapping: CompiledMapping, run) -> Outcome:
+    rendered = render_contact(
+        external_id=contact.external_id, fields=source_fields_of(contact), mapping=mapping
+    )
+    if not rendered.pushable:
+        reasons = "; ".join(str(p) for p in rendered.problems if p.blocking)
+        return _record(contact, run, SyncEventKind.PUSH, Outcome(
+            ok=False, answer=f"Not sent: {reasons}. Fix it in the linked system.",
+            payload=rendered.payload,
+        ))  # fmt: skip
+    properties = dict(rendered.payload["properties"])
+    permissions, held = guard_permissions(
+        properties.pop(PERMISSIONS_PROPERTY, []),
+        spotler_off_at=_spotler_off_at(contact),
+        shop_changed_at={},  # not tracked per field yet: Spotler's "off" always wins
+    )
+    payload = {"externalId": contact.external_id, "properties": {**properties}}
+    if permissions:
+        payload["properties"][PERMISSIONS_PROPERTY] = permissions
+    notes = [str(h) for h in held] + [str(p) for p in rendered.problems]
+    try:
+        client.upsert_contact(
+            spotler.Contact(
+                external_id=contact.external_id,
+                properties=properties,
+                permissions={int(p["bit"]): bool(p["enabled"]) for p in permissions},
+            ),
+            update=True,
+            purge=False,
+        )
+    except spotler.SpotlerError as error:
+        return _record(contact, run, SyncEventKind.PUSH, _failure(error, payload))
+    answer = "Spotler accepted it." + (" " + " ".join(notes) if notes else "")
+    return _record(
+        contact, run, SyncEventKind.PUSH, Outcome(ok=True, answer=answer, payload=payload)
+    )
+
+
+def _inactivate(contact: Contact, *, client, run) -> Outcome:
+    bits = _permission_bits()
+    try:
+        how = client.inactivate_contact(contact.external_id, permission_bits=bits)
+    except spotler.SpotlerError as error:
+        return _record(contact, run, SyncEventKind.INACTIVATE, _failure(error, {}))
+    answer = (
+        "Spotler blacklisted the contact."
+        if how == spotler.Inactivation.INACTIVATED
+        else "Spotler has no inactivate call here; every permission was switched off instead."
+    )
+    return _record(contact, run, SyncEventKind.INACTIVATE, Outcome(ok=True, answer=answer))
+
+
+def _anonymize(contact: Contact, *, external_id: str | None, client, run) -> Outcome:
+    if not external_id:
+        return Outcome(ok=True, skipped=True, answer="Already anonymized.")
+    try:
+        client.anonymize_contact(external_id)
+    except spotler.SpotlerError as error:
+        if error.error_type == "CONTACT_NOT_FOUND":
+            # Never reached Spotler: nothing to anonymize there.
+            outcome = Outcome(ok=True, answer="Spotler never had this contact.")
+        else:
+            outcome = _failure(error, {})
+    else:
+        outcome = Outcome(ok=True, answer="Spotler anonymized the contact.")
+    if outcome.ok:
+        # The anonymization was the last thing that needed the id.
+        OutboxEntry.objects.filter(contact=contact).update(external_id="")
+    return _record(contact, run, SyncEventKind.ANONYMIZE, outcome)
+
+
+def _failure(error: spotler.SpotlerError, payload: dict) -> Outcome:
+    return Outcome(ok=False, transient=not error.permanent, answer=explain(error), payload=payload)
+
+
+def _record(contact: Contact, run, kind: str, outcome: Outcome) -> Outcome:
+    SyncEvent.objects.create(
+        contact=contact, run=run, kind=kind, ok=outcome.ok, payload=outcome.payload,
+        answer=outcome.answer,
+    )  # fmt: skip
+    return outcome
+
+
+def _spotler_off_at(contact: Contact) -> dict:
+    consents = SpotlerConsent.objects.filter(contact=contact, enabled=False)
+    return {c.bit: c.changed_at for c in consents}
+
+
+def _permission_bits() -> list[int] | None:
+    catalogue = catalogue_entries() or {}
+    entry = catalogue.get(PERMISSIONS_PROPERTY)
+    return sorted(entry.bits) if entry else None
+
+
+PUSH_REQUEST_KEY = "sync:push-requested"
+PUSH_REQUEST_SECONDS = 30
+
+
+def request_push() -> None:
+    """Ask for a push soon; many changes in a row make one queued task, not one each.
+
+    The task clears the request before it starts draining, so a change that arrives while it
+    runs asks for (and gets) the next task.
+    """
+    from django.core.cache import cache
+    from django_q.tasks import async_task
+
+    from sync import tasks
+
+    if cache.add(PUSH_REQUEST_KEY, 1, timeout=PUSH_REQUEST_SECONDS):
+        async_task(tasks.push_outbox, group="push", q_options={"task_name": "push"})
+
+
+def clear_push_request() -> None:
+    from django.core.cache import cache
+
+    cache.delete(PUSH_REQUEST_KEY)

@@ -1,0 +1,183 @@
+"""The push: ledger changes reach the sandbox over real HTTP, or fail visibly with the reason."""
+
+import threading
+
+import pytest
+from django.utils import timezone
+
+import spotler
+from contacts.ingest import erase_contact, inactivate_contact, upsert_contact
+from contacts.models import Contact, SyncStatus
+from mapping.versions import current_version, save_version
+from sync.models import OutboxEntry, OutboxStatus, SpotlerConsent, SyncEvent
+from sync.push import push_outbox
+from tests.conftest import transactional
+
+ANNA = {"email": "anna@example.nl", "first_name": "Anna", "last_name": "de Vries",
+        "newsletter": True}  # fmt: skip
+
+
+@pytest.fixture
+def sandbox(spotler_sandbox, catalogue):
+    spotler_sandbox.set(rate_limit=0)
+    return spotler_sandbox
+
+
+@pytest.fixture
+def client(sandbox):
+    return spotler.SpotlerClient(
+        base_url=sandbox.base_url,
+        consumer_key=sandbox.consumer_key,
+        consumer_secret=sandbox.consumer_secret,
+        retry=spotler.RetryPolicy(max_retries=0),
+        timeout=(2.0, 2.0),
+    )
+
+
+def spotler_holds(sandbox, external_id: str) -> dict:
+    return sandbox.contact(external_id)
+
+
+def test_a_contact_accepted_from_the_shop_reaches_spotler_through_the_mapping(sandbox, client):
+    upsert_contact(external_id="C-1", raw_fields=ANNA)
+    run = push_outbox(client=client)
+    assert (run.sent, run.failed) == (1, 0)
+    held = spotler_holds(sandbox, "C-1")
+    assert held["properties"]["firstName"] == "Anna"
+    assert held["properties"]["email"] == "anna@example.nl"
+    assert {p["bit"]: p["enabled"] for p in held["properties"]["permissions"]}[1] is True
+    contact = Contact.objects.get(external_id="C-1")
+    assert contact.sync_status == SyncStatus.SYNCED
+    assert not OutboxEntry.objects.pending().exists()
+    [event] = SyncEvent.objects.filter(contact=contact)
+    assert event.ok
+    assert event.payload["properties"]["firstName"] == "Anna"
+
+
+def test_several_pending_changes_of_one_contact_become_one_call(sandbox, client):
+    for name in ("Ann", "Anne", "Anna"):
+        upsert_contact(external_id="C-1", raw_fields={**ANNA, "first_name": name})
+    push_outbox(client=client)
+    assert sandbox.requests()["POST contact"] == {"204": 1}
+    assert spotler_holds(sandbox, "C-1")["properties"]["firstName"] == "Anna"
+
+
+def test_a_value_spotler_refuses_fails_visibly_with_spotlers_reason_and_is_kept(
+    sandbox, client, admin_user
+):
+    rows = [*current_version().rows, {"source_fields": ["postcode"], "property": "postalCode",
+            "type": "postcode"}]  # fmt: skip
+    save_version(rows=rows, author=admin_user)
+    upsert_contact(external_id="C-2", raw_fields={**ANNA, "postcode": "not a postcode"})
+    run = push_outbox(client=client)
+    assert run.failed == 1
+    contact = Contact.objects.get(external_id="C-2")
+    assert contact.sync_status == SyncStatus.FAILED
+    assert "Spotler said: Spotler answered 400" in contact.sync_error
+    assert OutboxEntry.objects.get(contact=contact).status == OutboxStatus.FAILED
+
+
+def test_a_spotler_outage_leaves_the_change_pending_with_a_later_retry(sandbox, client):
+    upsert_contact(external_id="C-3", raw_fields=ANNA)
+    sandbox.set(error_rate=1.0)
+    run = push_outbox(client=client)
+    assert (run.sent, run.failed) == (0, 0)
+    entry = OutboxEntry.objects.get(contact__external_id="C-3")
+    assert entry.status == OutboxStatus.PENDING
+    assert entry.attempts == 1
+    assert entry.not_before > timezone.now()
+    assert "it will be tried again" in entry.last_error
+    assert Contact.objects.get(external_id="C-3").sync_status == SyncStatus.PENDING
+    assert push_outbox(client=client) is None  # not before its time
+
+    sandbox.set(error_rate=0.0)
+    OutboxEntry.objects.update(not_before=None)
+    assert push_outbox(client=client).sent == 1
+    assert Contact.objects.get(external_id="C-3").sync_status == SyncStatus.SYNCED
+
+
+def test_a_push_never_switches_on_a_permission_the_contact_switched_off_in_spotler(sandbox, client):
+    upsert_contact(external_id="C-4", raw_fields=ANNA)
+    push_outbox(client=client)
+    sandbox.control("POST", "contacts/C-4/unsubscribe", json={"bit": 1})
+    contact = Contact.objects.get(external_id="C-4")
+    SpotlerConsent.objects.create(contact=contact, bit=1, enabled=False, changed_at=timezone.now())
+
+    upsert_contact(external_id="C-4", raw_fields={**ANNA, "first_name": "Annie"})
+    push_outbox(client=client)
+    held = spotler_holds(sandbox, "C-4")
+    assert held["properties"]["firstName"] == "Annie"
+    assert {p["bit"]: p["enabled"] for p in held["properties"]["permissions"]}[1] is False
+    event = SyncEvent.objects.filter(contact=contact).first()
+    assert "permission 1 kept off" in event.answer
+
+
+def test_a_deleted_customer_is_anonymized_in_spotler(sandbox, client):
+    upsert_contact(external_id="C-5", raw_fields=ANNA)
+    push_outbox(client=client)
+    erase_contact(external_id="C-5")
+    push_outbox(client=client)
+    held = spotler_holds(sandbox, "C-5")
+    assert held["anonymized"] is True
+    assert "anna@example.nl" not in str(held)
+    contact = Contact.objects.get(external_id_hash__isnull=False, erased_at__isnull=False)
+    assert contact.sync_status == SyncStatus.ANONYMIZED
+    assert not OutboxEntry.objects.exclude(external_id="").exists()
+
+
+def test_an_inactivated_customer_is_blacklisted_in_spotler(sandbox, client):
+    upsert_contact(external_id="C-6", raw_fields=ANNA)
+    inactivate_contact(external_id="C-6")
+    push_outbox(client=client)
+    assert spotler_holds(sandbox, "C-6")["blacklisted"] is True
+    assert Contact.objects.get(external_id="C-6").sync_status == SyncStatus.INACTIVE
+
+
+def test_a_contact_without_a_valid_email_is_not_sent_and_says_why(sandbox, client, admin_user):
+    upsert_contact(external_id="C-7", raw_fields={**ANNA, "email": "anna@example.nl"})
+    rows = [r for r in current_version().rows if r["property"] != "email"]
+    rows.insert(0, {"source_fields": ["missing"], "property": "email", "type": "email"})
+    save_version(rows=rows, author=admin_user)
+    push_outbox(client=client)
+    contact = Contact.objects.get(external_id="C-7")
+    assert contact.sync_status == SyncStatus.FAILED
+    assert "Spotler needs an e-mail" in contact.sync_error
+    assert "POST contact" not in sandbox.requests()
+
+
+def test_a_claim_left_by_a_dead_worker_is_taken_over_after_its_lease(sandbox, client):
+    upsert_contact(external_id="C-8", raw_fields=ANNA)
+    OutboxEntry.objects.update(
+        status=OutboxStatus.IN_FLIGHT, claim="dead", claimed_at=timezone.now()
+    )
+    assert push_outbox(client=client) is None  # still leased
+    OutboxEntry.objects.update(claimed_at=timezone.now() - timezone.timedelta(minutes=11))
+    assert push_outbox(client=client).sent == 1
+
+
+@transactional
+def test_two_workers_pushing_at_once_never_push_one_contact_twice(sandbox, catalogue):
+    """Real concurrency needs row locks: PostgreSQL only (SQLite runs writers one by one)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks and real concurrency: PostgreSQL only")
+    for n in range(40):
+        upsert_contact(external_id=f"C-{n}", raw_fields={**ANNA, "email": f"a{n}@example.nl"})
+    claimed: list[list[int]] = []
+
+    def worker():
+        from sync.push import claim_contacts
+
+        for _ in range(10):
+            _token, ids = claim_contacts(limit=5)
+            claimed.append(ids)
+        connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ids = [pk for batch in claimed for pk in batch]
+    assert len(ids) == len(set(ids)) == 40
