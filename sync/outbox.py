@@ -4,6 +4,7 @@ from django.db import transaction
 
 from contacts.models import Contact
 from sync.models import OutboxEntry, OutboxKind, OutboxStatus
+from sync.push import request_push
 
 
 def queue_outbox_entry(*, contact: Contact, kind: OutboxKind) -> OutboxEntry:
@@ -14,6 +15,20 @@ def queue_outbox_entry(*, contact: Contact, kind: OutboxKind) -> OutboxEntry:
         # Only the anonymization itself may still name the person (Spotler needs the id).
         contact.outbox_entries.update(external_id="")
         contact.outbox_entries.pending().update(status=OutboxStatus.SUPERSEDED)
+    transaction.on_commit(request_push)
     return OutboxEntry.objects.create(
         contact=contact, external_id=contact.external_id or "", kind=kind
     )
+
+
+def queue_upserts(*, contacts: list[Contact]) -> list[OutboxEntry]:
+    """One upsert entry per contact, in one INSERT; must run in the ledger's transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("queue_upserts must run inside the ledger's transaction.atomic")
+    entries = [
+        OutboxEntry(contact=contact, external_id=contact.external_id or "", kind=OutboxKind.UPSERT)
+        for contact in contacts
+    ]
+    if entries:
+        transaction.on_commit(request_push)
+    return OutboxEntry.objects.bulk_create(entries)

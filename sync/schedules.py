@@ -23,6 +23,12 @@ class ScheduledJob:
 def scheduled_jobs() -> list[ScheduledJob]:
     return [
         ScheduledJob(
+            name="Push pending changes",
+            func="sync.tasks.push_outbox",
+            minutes=1,
+            description="Safety net: pushes what live pushes left, e.g. retries that are due.",
+        ),
+        ScheduledJob(
             name="Refresh Spotler properties",
             func="mapping.tasks.refresh_catalogue",
             minutes=settings.SYNC_REFRESH_PROPERTIES_MINUTES,

@@ -37,6 +37,7 @@ def running_cluster(
         "Q_WORKERS": str(workers),
         **(extra_env or {}),
     }
+    cache.clear()  # no stale status reports or "push already requested" marks from earlier tests
     process = subprocess.Popen(
         [sys.executable, "manage.py", "qcluster"],
         cwd=ROOT,

@@ -181,3 +181,35 @@ def test_two_workers_pushing_at_once_never_push_one_contact_twice(sandbox, catal
         t.join()
     ids = [pk for batch in claimed for pk in batch]
     assert len(ids) == len(set(ids)) == 40
+
+
+@transactional
+def test_a_change_accepted_through_the_api_reaches_spotler_within_seconds_on_the_real_queue(
+    sandbox, catalogue
+):
+    from django.test import Client
+
+    from contacts.models import TokenScope
+    from contacts.tokens import create_api_token
+    from tests.queue_cluster import running_cluster
+    from tests.spotlersync.test_home import wait_for
+
+    token = create_api_token(name="shop", scope=TokenScope.WRITE).secret
+    env = {"SPOTLER_BASE_URL": sandbox.base_url}
+    with running_cluster(workers=2, extra_env=env):
+        response = Client().put(
+            "/api/v1/contacts/C-77", data={**ANNA, "first_name": "Live"},
+            content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}",
+        )  # fmt: skip
+        assert response.status_code == 202
+
+        def arrived() -> bool:
+            try:
+                return spotler_holds(sandbox, "C-77")["properties"]["firstName"] == "Live"
+            except Exception:
+                return False
+
+        assert wait_for(arrived, seconds=20)
+        assert wait_for(
+            lambda: Contact.objects.get(external_id="C-77").sync_status == SyncStatus.SYNCED
+        )
