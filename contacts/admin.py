@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from contacts.models import ApiToken, Change, Contact, Order
+from contacts.models import ApiToken, Change, Contact, CsvImport, CsvImportRowError, Order
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -79,3 +79,30 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         # A token is shown once, when created; the API tokens page does that, the admin cannot.
         return False
+
+
+@admin.register(CsvImport)
+class CsvImportAdmin(ReadOnlyAdmin):
+    """Imports run from the Import page; here they can be looked at (and their rows' errors)."""
+
+    list_display = [
+        "file_name",
+        "status",
+        "total_rows",
+        "created_count",
+        "changed_count",
+        "unchanged_count",
+        "failed_count",
+        "created_by",
+        "created_at",
+    ]
+    list_filter = ["status"]
+    search_fields = ["file_name"]
+    exclude = ["preview"]
+
+
+@admin.register(CsvImportRowError)
+class CsvImportRowErrorAdmin(ReadOnlyAdmin):
+    list_display = ["csv_import", "row", "column", "message"]
+    list_select_related = ["csv_import"]
+    raw_id_fields = ["csv_import"]

@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from ninja import Body, NinjaAPI, Query, Status
 from ninja.security import HttpBearer
 
-from contacts import feed, ingest
+from contacts import batch, feed, ingest
 from contacts.api_errors import (
     ApiError,
     EscapingRenderer,
@@ -97,21 +97,25 @@ def contact_state(contact: Contact, *, external_id: str, changed: bool | None = 
 
 @api.post("/contacts/batch", auth=WRITE, response={202: BatchOut, **ERRORS}, url_name="batch")
 def post_batch(request: HttpRequest, payload: BatchIn) -> Status:
-    """Create or replace up to 1,000 contacts; each item is accepted or rejected on its own."""
-    if len(payload.contacts) > ingest.MAX_BATCH:
+    """Create or replace up to 1,000 contacts; each item is accepted or rejected on its own.
+
+    Items apply in order, as PUTs one after the other would: the same external id twice ends
+    with the later item's fields (the later one answers `changed: false` if it repeats the first).
+    """
+    if len(payload.contacts) > batch.MAX_BATCH:
         detail = (
-            f"A batch holds at most {ingest.MAX_BATCH} contacts; this one has "
+            f"A batch holds at most {batch.MAX_BATCH} contacts; this one has "
             f"{len(payload.contacts)}. Split it and send the parts one after the other."
         )
         raise ApiError(413, "batch_too_large", detail)
-    results = [batch_item(result) for result in ingest.upsert_contacts(items=payload.contacts)]
+    results = [batch_item(result) for result in batch.upsert_contacts(items=payload.contacts)]
     accepted = sum(1 for result in results if result["status"] == "accepted")
     return Status(
         202, {"accepted": accepted, "rejected": len(results) - accepted, "results": results}
     )
 
 
-def batch_item(result: ingest.BatchItemResult) -> dict:
+def batch_item(result: batch.BatchItemResult) -> dict:
     item = {"index": result.index, "external_id": result.external_id}
     if result.error is not None:
         error = result.error

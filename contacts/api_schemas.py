@@ -7,7 +7,7 @@ from typing import Any
 from ninja import Field, Schema
 from pydantic import AwareDatetime, ConfigDict
 
-from contacts import feed, ingest
+from contacts import batch, feed
 from contacts.models import EXTERNAL_ID_PATTERN
 
 
@@ -50,7 +50,7 @@ class ErrorOut(Schema):
 
 class BatchIn(Schema):
     contacts: list[Any] = Field(
-        ..., description=f"Up to {ingest.MAX_BATCH} objects, each with its `external_id`."
+        ..., description=f"Up to {batch.MAX_BATCH} objects, each with its `external_id`."
     )
 
 

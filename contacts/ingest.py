@@ -29,7 +29,6 @@ from django.utils import timezone
 from contacts.errors import (
     ContactErased,
     ContactNotFound,
-    IngestError,
     InvalidFields,
     OrderConflict,
 )
@@ -38,13 +37,12 @@ from contacts.source_fields import clean_external_id, clean_source_fields, hash_
 from sync.models import OutboxKind
 from sync.outbox import queue_outbox_entry
 
-MAX_BATCH = 1000
-
 
 @dataclass(frozen=True)
 class Outcome:
     contact: Contact
     changed: bool
+    created: bool = False
 
 
 @dataclass(frozen=True)
@@ -52,14 +50,6 @@ class OrderOutcome:
     order: Order
     contact: Contact
     changed: bool
-
-
-@dataclass(frozen=True)
-class BatchItemResult:
-    index: int
-    external_id: Any
-    outcome: Outcome | None = None
-    error: IngestError | None = None
 
 
 def find_contact(*, external_id: str) -> Contact:
@@ -72,11 +62,7 @@ def find_contact(*, external_id: str) -> Contact:
 
 def upsert_contact(*, external_id: str, raw_fields: Any) -> Outcome:
     """Create or replace the contact's source fields (a flat object, `email` required)."""
-    clean_external_id(external_id)
-    if isinstance(raw_fields, dict) and raw_fields.get("external_id", external_id) != external_id:
-        problem = "Differs from the external id in the URL; leave it out or send the same."
-        raise InvalidFields({"external_id": problem})
-    fields = clean_source_fields(raw_fields)
+    fields = clean_contact(external_id=external_id, raw_fields=raw_fields)
     with transaction.atomic():
         contact, created = lock_or_create_contact(external_id=external_id, fields=fields)
         if contact.is_erased:
@@ -88,7 +74,16 @@ def upsert_contact(*, external_id: str, raw_fields: Any) -> Outcome:
             mark_changed(contact)
             contact.save()
         queue_outbox_entry(contact=contact, kind=OutboxKind.UPSERT)
-    return Outcome(contact=contact, changed=True)
+    return Outcome(contact=contact, changed=True, created=created)
+
+
+def clean_contact(*, external_id: Any, raw_fields: Any) -> dict[str, Any]:
+    """The fields to store for `external_id`, or `InvalidFields`: the one check of every way in."""
+    clean_external_id(external_id)
+    if isinstance(raw_fields, dict) and raw_fields.get("external_id", external_id) != external_id:
+        problem = "Differs from the external id in the URL; leave it out or send the same."
+        raise InvalidFields({"external_id": problem})
+    return clean_source_fields(raw_fields)
 
 
 def copy_fields(contact: Contact, *, fields: dict[str, Any]) -> None:
@@ -97,23 +92,6 @@ def copy_fields(contact: Contact, *, fields: dict[str, Any]) -> None:
     contact.email = fields["email"]
     contact.language = text_or_blank(fields.get("language"))
     contact.account_manager = text_or_blank(fields.get("account_manager"))
-
-
-def upsert_contacts(*, items: list[Any]) -> list[BatchItemResult]:
-    """Apply each item on its own: a bad item is reported and does not stop the others.
-
-    Each item commits in its own transaction, so no lock is held across the whole batch.
-    """
-    results = []
-    for index, item in enumerate(items):
-        external_id = item.get("external_id") if isinstance(item, dict) else None
-        try:
-            outcome = upsert_contact(external_id=external_id, raw_fields=item)
-        except IngestError as error:
-            results.append(BatchItemResult(index=index, external_id=external_id, error=error))
-        else:
-            results.append(BatchItemResult(index=index, external_id=external_id, outcome=outcome))
-    return results
 
 
 def erase_contact(*, external_id: str) -> Outcome:
@@ -222,7 +200,18 @@ def lock_or_create_contact(*, external_id: str, fields: dict[str, Any]) -> tuple
         return lock_contact(external_id=external_id), False
     except ContactNotFound:
         pass
-    now = timezone.now()
+    contact = build_contact(external_id=external_id, fields=fields, now=timezone.now())
+    try:
+        with transaction.atomic():
+            contact.save(force_insert=True)
+    except IntegrityError:
+        # Another request created it a moment ago (PostgreSQL made us wait for its commit).
+        return lock_contact(external_id=external_id), False
+    return contact, True
+
+
+def build_contact(*, external_id: str, fields: dict[str, Any], now: datetime) -> Contact:
+    """A new, unsaved ledger entry holding `fields`."""
     contact = Contact(
         external_id=external_id,
         external_id_hash=hash_external_id(external_id),
@@ -231,13 +220,7 @@ def lock_or_create_contact(*, external_id: str, fields: dict[str, Any]) -> tuple
         sync_status=SyncStatus.PENDING,
     )
     copy_fields(contact, fields=fields)
-    try:
-        with transaction.atomic():
-            contact.save(force_insert=True)
-    except IntegrityError:
-        # Another request created it a moment ago (PostgreSQL made us wait for its commit).
-        return lock_contact(external_id=external_id), False
-    return contact, True
+    return contact
 
 
 def mark_changed(contact: Contact, *, now: datetime | None = None) -> None:

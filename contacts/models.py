@@ -6,6 +6,7 @@ from datetime import datetime
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 # The linked system's customer number, also Spotler's `externalId`. Conservative on purpose:
@@ -53,6 +54,19 @@ class ContactQuerySet(models.QuerySet):
     def inactivated(self) -> "ContactQuerySet":
         return self.filter(inactivated_at__isnull=False)
 
+    def search(self, text: str) -> "ContactQuerySet":
+        """Contacts whose external id or e-mail address starts with `text` (e-mail: any case).
+
+        Prefixes, not substrings: both are answered from an index (on PostgreSQL the
+        `varchar_pattern_ops` ones Django adds for indexed text columns), at any ledger size.
+        """
+        text = text.strip()
+        if not text:
+            return self
+        return self.filter(
+            models.Q(external_id__startswith=text) | models.Q(email_lower__startswith=text.lower())
+        )
+
 
 class Contact(models.Model):
     # Null only for an erased contact: its tombstone keeps `external_id_hash` instead.
@@ -69,6 +83,13 @@ class Contact(models.Model):
     fields = models.JSONField(default=dict, blank=True)
     fields_hash = models.CharField(max_length=64, blank=True, editable=False)
     email = models.EmailField(max_length=254, blank=True, db_index=True)
+    # Kept by the database, for the dashboard's case-insensitive search by the start of an address.
+    email_lower = models.GeneratedField(
+        expression=Lower("email"),
+        output_field=models.CharField(max_length=254),
+        db_persist=True,
+        db_index=True,
+    )
     language = models.CharField(max_length=35, blank=True, db_index=True)
     account_manager = models.CharField(max_length=200, blank=True, db_index=True)
 
@@ -92,7 +113,17 @@ class Contact(models.Model):
 
     class Meta:
         ordering = ["-changed_at"]
-        indexes = [models.Index(fields=["sync_status", "-changed_at"])]
+        indexes = [
+            models.Index(fields=["sync_status", "-changed_at"]),
+            # The dashboard's list order, with a tie-breaker so that pages never overlap.
+            models.Index(fields=["-changed_at", "-id"], name="contact_list_order_idx"),
+            # Tombstones are few: the "erased" filter and its count read only them.
+            models.Index(
+                fields=["-changed_at"],
+                condition=models.Q(erased_at__isnull=False),
+                name="contact_erased_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         if self.erased_at:
@@ -102,6 +133,14 @@ class Contact(models.Model):
     @property
     def is_erased(self) -> bool:
         return self.erased_at is not None
+
+    @property
+    def name(self) -> str:
+        """The person's name from the source fields, as far as the linked system sends one."""
+        parts = [self.fields.get(key) for key in ("first_name", "middle_name", "last_name")]
+        name = " ".join(part.strip() for part in parts if isinstance(part, str) and part.strip())
+        fallback = self.fields.get("name")
+        return name or (fallback.strip() if isinstance(fallback, str) else "")
 
 
 class Order(models.Model):
@@ -188,3 +227,91 @@ class ApiToken(models.Model):
 
     def used_recently(self, now: datetime, *, seconds: int) -> bool:
         return self.last_used_at is not None and (now - self.last_used_at).total_seconds() < seconds
+
+
+class CsvImportStatus(models.TextChoices):
+    MAPPING = "mapping", "Waiting for its column mapping"
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class CsvImport(models.Model):
+    """A CSV file of customers an Admin uploaded, its column mapping, and how its import went.
+
+    The file itself waits in `CsvImportFile` (in the database, so any queue worker on any machine
+    can read it) and is deleted once the import has run.
+    """
+
+    file_name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField(help_text="Bytes.")
+    delimiter = models.CharField(max_length=1)
+    headers = models.JSONField(default=list)
+    # The first data rows (cells cut short), shown beside the headers while mapping.
+    preview = models.JSONField(default=list, blank=True)
+    # Per column, the source field it fills: "external_id", "email", another field name, or ""
+    # to skip it.
+    columns = models.JSONField(default=list, blank=True)
+    status = models.CharField(
+        max_length=20, choices=CsvImportStatus.choices, default=CsvImportStatus.MAPPING
+    )
+    total_rows = models.PositiveIntegerField(null=True, blank=True)
+    done_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    changed_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    failure = models.TextField(blank=True, help_text="Why the import as a whole stopped.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "CSV import"
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display().lower()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {CsvImportStatus.DONE, CsvImportStatus.FAILED}
+
+    @property
+    def percent_done(self) -> int:
+        if self.status == CsvImportStatus.DONE:
+            return 100
+        if not self.total_rows:
+            return 0
+        return min(100, self.done_rows * 100 // self.total_rows)
+
+
+class CsvImportFile(models.Model):
+    csv_import = models.OneToOneField(
+        CsvImport, primary_key=True, on_delete=models.CASCADE, related_name="file"
+    )
+    content = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"file of {self.csv_import}"
+
+
+class CsvImportRowError(models.Model):
+    """One problem with one row of an imported file, for the person who has to fix the file."""
+
+    csv_import = models.ForeignKey(CsvImport, on_delete=models.CASCADE, related_name="row_errors")
+    row = models.PositiveIntegerField(help_text="As a spreadsheet numbers it: the header is row 1.")
+    column = models.CharField(max_length=255, blank=True)
+    message = models.TextField()
+
+    class Meta:
+        ordering = ["row", "id"]
+        indexes = [models.Index(fields=["csv_import", "row"])]
+
+    def __str__(self) -> str:
+        return f"row {self.row}, {self.column or 'whole row'}: {self.message}"

@@ -27,6 +27,8 @@ NOT_A_SOURCE_FIELD = {"external_id"}
 
 
 def clean_external_id(value: Any) -> str:
+    if value is None or value == "":
+        raise InvalidFields({"external_id": "An external id is required."})
     if not isinstance(value, str) or not re.match(EXTERNAL_ID_PATTERN, value):
         raise InvalidFields(
             {

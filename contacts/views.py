@@ -1,12 +1,14 @@
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from contacts.forms import ApiTokenForm
+from contacts import browse
+from contacts.forms import ApiTokenForm, ContactFilterForm
 from contacts.models import ApiToken, TokenScope
 from contacts.tokens import create_api_token, revoke_api_token
 from spotlersync.roles import role_required
+from sync.timeline import contact_timeline
 
 
 @role_required("manage_api_tokens")
@@ -41,3 +43,25 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.info(request, f"“{token.name}” was already revoked.")
     return redirect("contacts:token-list")
+
+
+@role_required("view_dashboard")
+def contact_list(request: HttpRequest) -> HttpResponse:
+    form = ContactFilterForm(request.GET)
+    listing = browse.browse_contacts(filters=form.filters(), page=form.page_number())
+    context = {"form": form, "listing": listing, "cap": browse.COUNT_CAP}
+    return render(request, "contacts/contact_list.html", context)
+
+
+@role_required("view_dashboard")
+def contact_detail(request: HttpRequest, external_id: str) -> HttpResponse:
+    record = browse.read_contact(external_id=external_id)
+    if record is None:
+        raise Http404(external_id)
+    context = {
+        "record": record,
+        "contact": record.contact,
+        "external_id": external_id,
+        "timeline": contact_timeline(record.contact),
+    }
+    return render(request, "contacts/contact_detail.html", context)

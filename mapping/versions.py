@@ -37,7 +37,8 @@ def save_version(
         email_owned_by_linked_system=email_owned_by_linked_system,
         author=author,
         note=note,
-        diff=describe_changes(previous.rows, rows),
+        diff=describe_changes(previous.rows, rows)
+        + _ownership_change(previous.email_owned_by_linked_system, email_owned_by_linked_system),
     )
 
 
@@ -78,6 +79,14 @@ def changes_what_spotler_receives(old_rows: list[Mapping], new_rows: list[Mappin
         )
 
     return sent(old_rows) != sent(new_rows)
+
+
+def _ownership_change(before: bool, after: bool) -> list[str]:
+    if before == after:
+        return []
+    if after:
+        return ["e-mail now owned by the linked system: changes from Spotler are reported only"]
+    return ["e-mail changes from Spotler are now applied to the linked system"]
 
 
 def _normalise(row: Mapping) -> dict:

@@ -18,7 +18,10 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("api/v1/", api.urls),
-    path("api-tokens/", include("contacts.urls")),
+    # The contacts app's dashboard pages: /contacts/... and /api-tokens/...
+    path("", include("contacts.urls")),
+    path("mapping/", include("mapping.urls")),
+    path("sync/", include("sync.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,13 +1,15 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from mapping.catalogue import mapping_drift
 from spotlersync.queue_status import read_queue_status
 from spotlersync.roles import role_required
 
 
 @role_required("view_dashboard")
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "spotlersync/home.html", {"queue": read_queue_status()})
+    context = {"queue": read_queue_status(), "mapping_drift": mapping_drift()}
+    return render(request, "spotlersync/home.html", context)
 
 
 @role_required("view_dashboard")

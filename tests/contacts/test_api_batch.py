@@ -109,3 +109,65 @@ def test_the_same_contact_twice_in_a_batch_ends_with_the_later_item(api):
 
     assert [r["changed"] for r in body["results"]] == [True, True]
     assert Contact.objects.get().fields["first_name"] == "Anne"
+
+
+def test_the_same_item_twice_in_a_batch_is_applied_once_and_reported_as_a_replay(api):
+    body = api.post("contacts/batch", {"contacts": [item("C1"), item("C1")]}).json()
+
+    assert [r["changed"] for r in body["results"]] == [True, False]
+    assert Contact.objects.count() == 1
+    assert OutboxEntry.objects.count() == 1
+
+
+def test_a_batch_mixing_new_changed_and_unchanged_contacts_queues_only_what_changed(api):
+    api.post("contacts/batch", {"contacts": [item("C1"), item("C2")]})
+    queued_before = OutboxEntry.objects.latest("id").id
+    items = [item("C1"), item("C2", first_name="Annie"), item("C3")]
+
+    body = api.post("contacts/batch", {"contacts": items}).json()
+
+    assert [(r["external_id"], r["changed"]) for r in body["results"]] == [
+        ("C1", False),
+        ("C2", True),
+        ("C3", True),
+    ]
+    assert Contact.objects.get(external_id="C2").fields["first_name"] == "Annie"
+    assert list(
+        OutboxEntry.objects.filter(id__gt=queued_before).values_list(
+            "contact__external_id", flat=True
+        )
+    ) == ["C2", "C3"]
+
+
+def test_erased_contacts_in_a_batch_are_refused_however_often_they_appear(api):
+    api.put("contacts/C1", anna())
+    api.delete("contacts/C1")
+    outbox_before = OutboxEntry.objects.count()
+
+    body = api.post(
+        "contacts/batch", {"contacts": [item("C1"), item("C2"), item("C1", first_name="X")]}
+    ).json()
+
+    assert [r["status"] for r in body["results"]] == ["rejected", "accepted", "rejected"]
+    assert {r["error"]["error"] for r in body["results"] if r["status"] == "rejected"} == {
+        "contact_erased"
+    }
+    erased = Contact.objects.erased().get()
+    assert (erased.external_id, erased.fields) == (None, {})
+    assert OutboxEntry.objects.count() == outbox_before + 1
+
+
+def test_a_batch_of_1000_takes_a_few_dozen_queries_not_thousands(
+    api, django_assert_max_num_queries
+):
+    api.post("contacts/batch", {"contacts": [item(f"C{n}") for n in range(0, 1000, 2)]})
+    # Half of these exist (half of those change), half are new.
+    items = [item(f"C{n}", first_name="Bea" if n % 4 else "Anna") for n in range(1000)]
+
+    # About 10 on PostgreSQL; SQLite splits bulk inserts at its limit of bound parameters.
+    with django_assert_max_num_queries(40):
+        body = api.post("contacts/batch", {"contacts": items}).json()
+
+    assert body["accepted"] == 1000
+    assert Contact.objects.count() == 1000
+    assert Contact.objects.filter(fields__first_name="Bea").count() == 750

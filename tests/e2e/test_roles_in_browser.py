@@ -5,9 +5,12 @@ from spotlersync.roles import Role
 from tests.conftest import transactional
 
 NAV = {
-    Role.MARKETER: (["Home"], ["Queue", "API tokens", "Django admin"]),
-    Role.ACCOUNT_MANAGER: (["Home"], ["Queue", "API tokens", "Django admin"]),
-    Role.ADMIN: (["Home", "Queue", "API tokens", "Django admin"], []),
+    Role.MARKETER: (["Home", "Contacts", "Mapping"], ["Queue", "API tokens", "Django admin"]),
+    Role.ACCOUNT_MANAGER: (
+        ["Home", "Contacts"],
+        ["Mapping", "Queue", "API tokens", "Django admin"],
+    ),
+    Role.ADMIN: (["Home", "Contacts", "Mapping", "Queue", "API tokens", "Django admin"], []),
 }
 
 

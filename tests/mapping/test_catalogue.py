@@ -3,6 +3,7 @@
 import spotler
 from mapping.catalogue import catalogue_entries, mapping_drift, refresh_catalogue
 from mapping.models import CatalogueRefresh, SpotlerProperty
+from tests.conftest import transactional
 
 
 def client_for(sandbox, *, secret: str | None = None) -> spotler.SpotlerClient:
@@ -48,3 +49,22 @@ def test_a_failed_refresh_is_recorded_with_spotlers_reason_and_keeps_the_old_cat
 def test_the_default_mapping_fits_the_sandbox_account(db, spotler_sandbox):
     refresh_catalogue(client=client_for(spotler_sandbox))
     assert mapping_drift() == []
+
+
+@transactional
+def test_refresh_now_runs_on_the_queue_and_the_properties_appear(client, spotler_sandbox):
+    from django.urls import reverse
+
+    from tests.conftest import make_user
+    from tests.queue_cluster import running_cluster
+    from tests.spotlersync.test_home import wait_for
+
+    client.force_login(make_user("maria", role="Marketer"))
+    sandbox_env = {"SPOTLER_BASE_URL": spotler_sandbox.base_url}
+    with running_cluster(workers=1, extra_env=sandbox_env):
+        response = client.post(reverse("mapping:catalogue-refresh"), follow=True)
+        assert "Fetching Spotler&#x27;s properties" in response.content.decode()
+        assert wait_for(lambda: SpotlerProperty.objects.filter(name="permissions").exists())
+    html = client.get(reverse("mapping:mapping-edit")).content.decode()
+    assert "Spotler properties (" in html
+    assert "<code>permissions</code>" in html

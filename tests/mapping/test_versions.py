@@ -1,6 +1,6 @@
 from zoneinfo import ZoneInfo
 
-from mapping.models import MappingVersion
+from mapping.models import CatalogueRefresh, MappingVersion, SpotlerProperty
 from mapping.rows import CatalogueEntry, broken_rows, row_from_json, validate_rows
 from mapping.versions import (
     changes_what_spotler_receives,
@@ -115,3 +115,26 @@ def test_a_property_gone_or_retyped_in_spotler_marks_its_rows_broken():
         "birthday no longer exists in Spotler",
     ]
     assert [row_from_json(r, catalogue=drifted).broken for r in rows] == [False, True, True]
+
+
+def test_the_mapping_in_force_leaves_out_only_the_broken_rows(db, catalogue):
+    from contacts.ingest import upsert_contact
+    from contacts.models import Contact
+    from mapping.current import mapping_in_force
+    from mapping.render import render_contact
+    from mapping.source import source_fields_of
+
+    upsert_contact(external_id="C-9", raw_fields={"email": "a@example.nl", "first_name": "Ann",
+                                                 "last_name": "Lee"})  # fmt: skip
+    contact = Contact.objects.get(external_id="C-9")
+
+    def sent() -> dict:
+        fields = source_fields_of(contact)
+        return render_contact(external_id="C-9", fields=fields, mapping=mapping_in_force()).payload
+
+    assert sent()["properties"]["lastName"] == "Lee"
+    SpotlerProperty.objects.filter(name="lastName").update(type="int")
+    refresh_again = CatalogueRefresh.objects.create()  # a later refresh found the new type
+    assert refresh_again.ok
+    assert "lastName" not in sent()["properties"]
+    assert sent()["properties"]["firstName"] == "Ann"

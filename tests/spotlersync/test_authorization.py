@@ -36,6 +36,23 @@ ACCESS = {
     "contacts:token-create": ("get", row(LOGIN, DENIED, DENIED, DENIED, OK)),
     # No token 1 exists: the Admin gets past the role check to the lookup.
     "contacts:token-revoke": ("post", row(LOGIN, DENIED, DENIED, DENIED, 404)),
+    "contacts:contact-list": ("get", row(LOGIN, DENIED, OK, OK, OK)),
+    # No contact C1 exists: every role gets past the role check to the lookup.
+    "contacts:contact-detail": ("get", row(LOGIN, DENIED, 404, 404, 404)),
+    "contacts:import-upload": ("get", row(LOGIN, DENIED, DENIED, DENIED, OK)),
+    # No import 1 exists: the Admin gets past the role check to the lookup.
+    "contacts:import-detail": ("get", row(LOGIN, DENIED, DENIED, DENIED, 404)),
+    "contacts:import-map": ("get", row(LOGIN, DENIED, DENIED, DENIED, 404)),
+    "contacts:import-progress": ("get", row(LOGIN, DENIED, DENIED, DENIED, 404)),
+    "contacts:import-errors": ("get", row(LOGIN, DENIED, DENIED, DENIED, 404)),
+    "mapping:mapping-edit": ("get", row(LOGIN, DENIED, OK, DENIED, OK)),
+    "mapping:mapping-rows": ("post", row(LOGIN, DENIED, OK, DENIED, OK)),
+    "mapping:mapping-preview": ("post", row(LOGIN, DENIED, OK, DENIED, OK)),
+    # No version 99 exists: allowed roles get past the role check to the lookup.
+    "mapping:mapping-restore": ("post", row(LOGIN, DENIED, 404, DENIED, 404)),
+    "mapping:catalogue-refresh": ("post", row(LOGIN, DENIED, 302, DENIED, 302)),
+    # No contact C1 exists: the Admin gets past the role check to the lookup.
+    "sync:contact-push": ("post", row(LOGIN, DENIED, DENIED, DENIED, 404)),
     "api:api-root": ("get", row(404, 404, 404, 404, 404)),
     "api:openapi-json": ("get", row(LOGIN, DENIED, OK, OK, OK)),
     "api:openapi-view": ("get", row(LOGIN, DENIED, OK, OK, OK)),
@@ -48,7 +65,14 @@ ACCESS = {
 
 # Arguments for the URLs that need them.
 URL_KWARGS = {
+    "sync:contact-push": {"external_id": "C1"},
+    "mapping:mapping-restore": {"number": 99},
     "contacts:token-revoke": {"pk": 1},
+    "contacts:contact-detail": {"external_id": "C1"},
+    "contacts:import-detail": {"pk": 1},
+    "contacts:import-map": {"pk": 1},
+    "contacts:import-progress": {"pk": 1},
+    "contacts:import-errors": {"pk": 1},
     "api:contact": {"external_id": "C1"},
     "api:contact-inactivate": {"external_id": "C1"},
 }

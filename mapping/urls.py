@@ -1,0 +1,13 @@
+from django.urls import path
+
+from mapping import views
+
+app_name = "mapping"
+
+urlpatterns = [
+    path("", views.mapping_edit, name="mapping-edit"),
+    path("rows/", views.mapping_rows, name="mapping-rows"),
+    path("preview/", views.mapping_preview, name="mapping-preview"),
+    path("versions/<int:number>/restore/", views.mapping_restore, name="mapping-restore"),
+    path("properties/refresh/", views.catalogue_refresh, name="catalogue-refresh"),
+]

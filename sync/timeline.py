@@ -1,0 +1,43 @@
+"""What the contact page shows of the sync: every call that touched the contact, newest first."""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from contacts.models import Contact
+from sync.models import OutboxEntry, OutboxKind, OutboxStatus, SyncEvent
+from sync.outbox import queue_outbox_entry
+
+EVENTS_SHOWN = 50
+
+
+@dataclass(frozen=True)
+class Timeline:
+    events: list[SyncEvent]
+    waiting: list[OutboxEntry]  # pending or in flight, with the next try for a retry
+
+
+def contact_timeline(contact: Contact) -> Timeline:
+    events = list(contact.sync_events.select_related("run")[:EVENTS_SHOWN])
+    waiting = list(
+        contact.outbox_entries.filter(
+            status__in=[OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT]
+        ).order_by("id")
+    )
+    return Timeline(events=events, waiting=waiting)
+
+
+class CannotPush(Exception):
+    pass
+
+
+def push_contact_now(*, contact: Contact) -> OutboxEntry:
+    """Queue the contact's current state for Spotler (also how a failed contact is retried)."""
+    if contact.is_erased:
+        raise CannotPush("This contact was erased; there is nothing left to push.")
+    with transaction.atomic():
+        # A retry starts afresh: earlier failures of this contact are settled by this push.
+        contact.outbox_entries.filter(status=OutboxStatus.FAILED).update(
+            status=OutboxStatus.SUPERSEDED
+        )
+        return queue_outbox_entry(contact=contact, kind=OutboxKind.UPSERT)

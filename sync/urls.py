@@ -1,0 +1,9 @@
+from django.urls import path
+
+from sync import views
+
+app_name = "sync"
+
+urlpatterns = [
+    path("contacts/<str:external_id>/push/", views.contact_push, name="contact-push"),
+]

@@ -1,0 +1,23 @@
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+
+from contacts.models import Contact
+from spotlersync.roles import role_required
+from sync.timeline import CannotPush, push_contact_now
+
+
+@require_POST
+@role_required("run_syncs")
+def contact_push(request: HttpRequest, external_id: str) -> HttpResponse:
+    contact = Contact.objects.filter(external_id=external_id).first()
+    if contact is None:
+        raise Http404(external_id)
+    try:
+        push_contact_now(contact=contact)
+    except CannotPush as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Queued: the contact goes to Spotler in a few seconds.")
+    return redirect("contacts:contact-detail", external_id=external_id)

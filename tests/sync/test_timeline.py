@@ -1,0 +1,54 @@
+import pytest
+from django.urls import reverse
+
+import spotler
+from contacts.ingest import erase_contact, upsert_contact
+from contacts.models import Contact
+from sync.models import OutboxEntry, OutboxStatus
+from sync.push import push_outbox
+
+ANNA = {"email": "anna@example.nl", "first_name": "Anna"}
+
+
+@pytest.fixture
+def spotler_client(spotler_sandbox, catalogue):
+    spotler_sandbox.set(rate_limit=0)
+    return spotler.SpotlerClient(
+        base_url=spotler_sandbox.base_url,
+        consumer_key=spotler_sandbox.consumer_key,
+        consumer_secret=spotler_sandbox.consumer_secret,
+        retry=spotler.RetryPolicy(max_retries=0),
+    )
+
+
+def test_the_contact_page_shows_what_was_sent_and_spotlers_answer(client, marketer, spotler_client):
+    upsert_contact(external_id="C-1", raw_fields=ANNA)
+    push_outbox(client=spotler_client)
+    client.force_login(marketer)
+    html = client.get(reverse("contacts:contact-detail", args=["C-1"])).content.decode()
+    assert 'data-testid="sync-timeline"' in html
+    assert "Spotler accepted it." in html
+    assert "&quot;firstName&quot;: &quot;Anna&quot;" in html
+    assert 'data-testid="push-now"' not in html  # pushing by hand is for Admins
+
+
+def test_a_failed_contact_can_be_retried_by_an_admin(client, admin_user, spotler_client):
+    upsert_contact(external_id="C-2", raw_fields=ANNA)
+    OutboxEntry.objects.update(status=OutboxStatus.FAILED, last_error="earlier failure")
+    Contact.objects.filter(external_id="C-2").update(sync_status="failed", sync_error="x")
+    client.force_login(admin_user)
+    page = client.get(reverse("contacts:contact-detail", args=["C-2"])).content.decode()
+    assert ">Retry</button>" in page
+    response = client.post(reverse("sync:contact-push", args=["C-2"]), follow=True)
+    assert "Queued: the contact goes to Spotler" in response.content.decode()
+    assert OutboxEntry.objects.filter(status=OutboxStatus.FAILED).count() == 0
+    push_outbox(client=spotler_client)
+    assert Contact.objects.get(external_id="C-2").sync_status == "synced"
+
+
+def test_an_erased_contact_cannot_be_pushed(client, admin_user, spotler_client):
+    upsert_contact(external_id="C-3", raw_fields=ANNA)
+    erase_contact(external_id="C-3")
+    client.force_login(admin_user)
+    # the erased contact no longer answers to its external id for pushing
+    assert client.post(reverse("sync:contact-push", args=["C-3"])).status_code == 404
