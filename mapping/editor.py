@@ -4,14 +4,14 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from contacts.models import Contact
 from mapping.catalogue import catalogue_entries
-from mapping.models import CatalogueRefresh, SpotlerProperty
+from mapping.models import CatalogueRefresh, MappingVersion, SpotlerProperty
 from mapping.render import Rendered, compile_mapping, render_contact
 from mapping.rows import RowError, row_from_json, validate_rows
-from mapping.source import recent_values, source_fields_of
+from mapping.source import LEDGER_FIELDS, recent_values, source_fields_of
 
 
 @dataclass
@@ -56,24 +56,28 @@ def check_rows(rows: list[dict]) -> list[RowError]:
     return validate_rows(rows, catalogue=catalogue, samples=recent_values(), tz=shop_zone())
 
 
-def affected_contacts(old_rows: list[dict], new_rows: list[dict]) -> int:
+def affected_contacts(old_rows: list[dict], new_rows: list[dict]) -> QuerySet[Contact]:
     """Contacts whose Spotler data the change alters: those holding a changed row's source."""
     old = {repr(r) for r in old_rows if r.get("direction") != "from_spotler"}
     changed = [r for r in new_rows if r.get("direction") != "from_spotler" and repr(r) not in old]
     new = {repr(r) for r in new_rows}
     changed += [r for r in old_rows if r.get("direction") != "from_spotler" and repr(r) not in new]
-    fields = {f for r in changed for f in r.get("source_fields") or []}
+    live = Contact.objects.live()
     if any(r.get("conversion") == "constant" for r in changed):
-        return Contact.objects.live().count()  # a constant reaches everyone
+        return live  # a constant reaches everyone
     query = Q()
-    for name in fields:
-        if name == "first_purchase_at":
-            query |= Q(first_purchase_at__isnull=False)
-        elif name == "last_purchase_at":
-            query |= Q(last_purchase_at__isnull=False)
+    for name in {f for r in changed for f in r.get("source_fields") or []}:
+        if name in LEDGER_FIELDS:
+            query |= Q(**{f"{name}__isnull": False})
         else:
             query |= Q(fields__has_key=name)
-    return Contact.objects.live().filter(query).count() if query else 0
+    return live.filter(query) if query else live.none()
+
+
+def changes_of_version(version: MappingVersion) -> QuerySet[Contact]:
+    """The contacts whose Spotler data `version` changed compared with the one before it."""
+    previous = MappingVersion.objects.filter(number__lt=version.number).order_by("-number").first()
+    return affected_contacts(previous.rows if previous else [], version.rows)
 
 
 def catalogue_for_editor() -> tuple[list[SpotlerProperty], CatalogueRefresh | None]:

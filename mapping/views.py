@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_q.tasks import async_task
 
@@ -49,11 +50,9 @@ def mapping_edit(request: HttpRequest) -> HttpResponse:
         email_owned_by_linked_system=email_owned,
         note=request.POST.get("note", "")[:300],
     )
-    text = f"Saved as version {saved.number}."
+    messages.success(request, f"Saved as version {saved.number}.")
     if changes_what_spotler_receives(version.rows, saved.rows):
-        count = editor.affected_contacts(version.rows, saved.rows)
-        text += f" This changes what Spotler receives for {count:,} contact{'s' * (count != 1)}."
-    messages.success(request, text)
+        return redirect(f"{reverse('mapping:mapping-edit')}?saved={saved.number}")
     return redirect("mapping:mapping-edit")
 
 
@@ -75,6 +74,18 @@ def mapping_preview(request: HttpRequest) -> HttpResponse:
     rows = rows_from_post(request.POST, catalogue=catalogue_entries())
     preview = editor.preview_contact(rows=rows, external_id=request.POST.get("preview_id", ""))
     return render(request, "mapping/_preview.html", {"preview": preview})
+
+
+@require_POST
+@role_required("edit_mapping")
+def push_affected(request: HttpRequest, number: int) -> HttpResponse:
+    """Queue every contact whose Spotler data version `number` changed, in the background."""
+    get_object_or_404(MappingVersion, number=number)
+    transaction.on_commit(lambda: async_task(tasks.push_contacts_of_version, number))
+    messages.success(
+        request, "The affected contacts are being queued; they reach Spotler in the coming minutes."
+    )
+    return redirect("mapping:mapping-edit")
 
 
 @require_POST
@@ -105,6 +116,7 @@ def _page(
         "version": version,
         "versions": MappingVersion.objects.select_related("author")[:50],
         "general_errors": row_errors.get(-1, []),
+        "push_offer": _push_offer(request, version),
         "email_owned": (
             bool(request.POST.get("email_owned"))
             if request.method == "POST"
@@ -139,6 +151,14 @@ def _editor_context(
         "preview": editor.preview_contact(rows=rows, external_id=preview_id),
         "preview_id": preview_id,
     }
+
+
+def _push_offer(request: HttpRequest, version: MappingVersion) -> dict | None:
+    """After a save that changes what Spotler receives: how many contacts, to push them now."""
+    if request.GET.get("saved") != str(version.number):
+        return None
+    count = editor.changes_of_version(version).count()
+    return {"number": version.number, "count": count} if count else None
 
 
 def _by_row(errors) -> dict[int, list[str]]:

@@ -1,6 +1,7 @@
 """Writing outbox entries. Callers hold the transaction that also changes the ledger."""
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from contacts.models import Contact
 from sync.models import OutboxEntry, OutboxKind, OutboxStatus
@@ -32,3 +33,15 @@ def queue_upserts(*, contacts: list[Contact]) -> list[OutboxEntry]:
     if entries:
         transaction.on_commit(request_push)
     return OutboxEntry.objects.bulk_create(entries)
+
+
+def queue_contacts(*, contacts: QuerySet[Contact], chunk: int = 1000) -> int:
+    """An upsert for each of `contacts`, a chunk per transaction (for re-pushes of many)."""
+    queued, last = 0, 0
+    while True:
+        ids = list(contacts.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:chunk])
+        if not ids:
+            return queued
+        with transaction.atomic():
+            queued += len(queue_upserts(contacts=list(Contact.objects.filter(pk__in=ids))))
+        last = ids[-1]

@@ -95,7 +95,8 @@ def test_saving_a_valid_change_makes_a_version_and_says_how_many_contacts_it_aff
     response = client.post(reverse("mapping:mapping-edit"), form_data(rows), follow=True)
     html = response.content.decode()
     assert "Saved as version 2." in html
-    assert "changes what Spotler receives for 2 contacts" in html
+    assert "changes what Spotler receives for <strong>2</strong> contacts" in html
+    assert "Push the 2 affected contacts now" in html
     assert "added city ← city" in html
     assert current_version().author == marketer
 
@@ -150,3 +151,20 @@ def test_the_marketer_decides_whether_the_linked_system_owns_the_email(client, m
     assert version.number == 2
     assert not version.email_owned_by_linked_system
     assert version.diff == ["e-mail changes from Spotler are now applied to the linked system"]
+
+
+def test_pushing_the_affected_contacts_queues_exactly_those(client, marketer, catalogue):
+    from mapping.tasks import push_contacts_of_version
+    from sync.models import OutboxEntry
+
+    add_contact("C-1", city="Utrecht")
+    add_contact("C-2")
+    client.force_login(marketer)
+    rows = [*current_version().rows, {"source_fields": ["city"], "property": "city",
+            "type": "string", "direction": "to_spotler", "conversion": "auto", "options": {},
+            "clear_when_empty": False}]  # fmt: skip
+    client.post(reverse("mapping:mapping-edit"), form_data(rows))
+    before = OutboxEntry.objects.count()
+    assert push_contacts_of_version(2) == "queued 1 contacts for version 2"
+    [entry] = OutboxEntry.objects.order_by("-id")[: OutboxEntry.objects.count() - before]
+    assert entry.contact.external_id == "C-1"

@@ -50,6 +50,7 @@ ACCESS = {
     "mapping:mapping-preview": ("post", row(LOGIN, DENIED, OK, DENIED, OK)),
     # No version 99 exists: allowed roles get past the role check to the lookup.
     "mapping:mapping-restore": ("post", row(LOGIN, DENIED, 404, DENIED, 404)),
+    "mapping:push-affected": ("post", row(LOGIN, DENIED, 404, DENIED, 404)),
     "mapping:catalogue-refresh": ("post", row(LOGIN, DENIED, 302, DENIED, 302)),
     # No contact C1 exists: the Admin gets past the role check to the lookup.
     "sync:contact-push": ("post", row(LOGIN, DENIED, DENIED, DENIED, 404)),
@@ -67,6 +68,7 @@ ACCESS = {
 URL_KWARGS = {
     "sync:contact-push": {"external_id": "C1"},
     "mapping:mapping-restore": {"number": 99},
+    "mapping:push-affected": {"number": 99},
     "contacts:token-revoke": {"pk": 1},
     "contacts:contact-detail": {"external_id": "C1"},
     "contacts:import-detail": {"pk": 1},
