@@ -182,6 +182,9 @@ SPOTLER_TEMPLIST_LIMIT = env.int("SPOTLER_TEMPLIST_LIMIT", default=30)
 
 # Recurring jobs (sync/schedules.py; `manage.py setup_schedules` applies a change).
 SYNC_REFRESH_PROPERTIES_MINUTES = env.int("SYNC_REFRESH_PROPERTIES_MINUTES", default=60)
+SYNC_PULL_UPDATES_MINUTES = env.int("SYNC_PULL_UPDATES_MINUTES", default=15)
+# Each pull starts this long before the previous one ended, so nothing slips between windows.
+SYNC_PULL_OVERLAP_MINUTES = env.int("SYNC_PULL_OVERLAP_MINUTES", default=60)
 
 # Ingest API: calls per minute allowed per API token (0: no limit); a runaway loop in the linked
 # system gets 429 with Retry-After instead of filling the outbox.

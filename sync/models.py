@@ -211,3 +211,44 @@ class SpotlerConsent(models.Model):
 
     def __str__(self) -> str:
         return f"bit {self.bit} {'on' if self.enabled else 'off'}"
+
+
+class SpotlerState(models.Model):
+    """What Spotler last reported about a contact (by the pull); the shop's own fields stay as
+    the shop sent them, in `Contact.fields`."""
+
+    contact = models.OneToOneField(
+        "contacts.Contact", on_delete=models.CASCADE, related_name="spotler_state"
+    )
+    last_changed = models.DateTimeField(
+        help_text="Spotler's lastChanged of the last applied update."
+    )
+    properties = models.JSONField(default=dict, blank=True)
+    permissions = models.JSONField(default=dict, blank=True)  # {"1": true, ...}
+    pulled_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Spotler state of contact {self.contact_id}"
+
+
+class UnknownContact(models.Model):
+    """An externalId Spotler reported that the ledger does not know (kept to be looked into)."""
+
+    external_id = models.CharField(max_length=200, unique=True)
+    source = models.CharField(max_length=30, choices=SyncRunKind.choices)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(auto_now=True)
+    times_seen = models.PositiveIntegerField(default=1)
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class PullWatermark(models.Model):
+    """Up to when a scheduled pull has read Spotler; the next one starts a little before."""
+
+    kind = models.CharField(max_length=30, choices=SyncRunKind.choices, unique=True)
+    until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.kind} until {self.until:%Y-%m-%d %H:%M}"

@@ -29,6 +29,12 @@ def scheduled_jobs() -> list[ScheduledJob]:
             description="Safety net: pushes what live pushes left, e.g. retries that are due.",
         ),
         ScheduledJob(
+            name="Pull updated contacts",
+            func="sync.tasks.pull_updates",
+            minutes=settings.SYNC_PULL_UPDATES_MINUTES,
+            description="Profile edits and unsubscribes made in Spotler, back to the changes feed.",
+        ),
+        ScheduledJob(
             name="Refresh Spotler properties",
             func="mapping.tasks.refresh_catalogue",
             minutes=settings.SYNC_REFRESH_PROPERTIES_MINUTES,
