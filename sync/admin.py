@@ -1,6 +1,16 @@
 from django.contrib import admin
 
-from sync.models import OutboxEntry
+from sync.models import (
+    OutboxEntry,
+    PullWatermark,
+    RateSlot,
+    SpotlerConsent,
+    SpotlerState,
+    SyncEvent,
+    SyncRun,
+    Throttle,
+    UnknownContact,
+)
 
 
 @admin.register(OutboxEntry)
@@ -9,3 +19,53 @@ class OutboxEntryAdmin(admin.ModelAdmin):
     list_filter = ["status", "kind"]
     search_fields = ["external_id", "contact__external_id"]
     raw_id_fields = ["contact"]
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(admin.ModelAdmin):
+    list_display = ["id", "kind", "trigger", "status", "done", "sent", "failed", "skipped",
+                    "created_at", "finished_at"]  # fmt: skip
+    list_filter = ["kind", "status", "trigger"]
+    raw_id_fields = ["requested_by"]
+
+
+@admin.register(SyncEvent)
+class SyncEventAdmin(admin.ModelAdmin):
+    list_display = ["id", "kind", "contact", "ok", "at"]
+    list_filter = ["kind", "ok"]
+    search_fields = ["contact__external_id"]
+    raw_id_fields = ["contact", "run"]
+
+
+@admin.register(SpotlerConsent)
+class SpotlerConsentAdmin(admin.ModelAdmin):
+    list_display = ["contact", "bit", "enabled", "changed_at"]
+    list_filter = ["bit", "enabled"]
+    raw_id_fields = ["contact"]
+
+
+@admin.register(SpotlerState)
+class SpotlerStateAdmin(admin.ModelAdmin):
+    list_display = ["contact", "last_changed", "pulled_at"]
+    raw_id_fields = ["contact"]
+
+
+@admin.register(UnknownContact)
+class UnknownContactAdmin(admin.ModelAdmin):
+    list_display = ["external_id", "source", "times_seen", "first_seen_at", "last_seen_at"]
+    search_fields = ["external_id"]
+
+
+@admin.register(PullWatermark)
+class PullWatermarkAdmin(admin.ModelAdmin):
+    list_display = ["kind", "until"]
+
+
+@admin.register(Throttle)
+class ThrottleAdmin(admin.ModelAdmin):
+    list_display = ["until", "reason", "updated_at"]
+
+
+@admin.register(RateSlot)
+class RateSlotAdmin(admin.ModelAdmin):
+    list_display = ["slot"]

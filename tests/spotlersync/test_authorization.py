@@ -32,6 +32,9 @@ ACCESS = {
     "admin:django_q_schedule_changelist": ("get", row(LOGIN, LOGIN, LOGIN, LOGIN, OK)),
     "admin:contacts_contact_changelist": ("get", row(LOGIN, LOGIN, LOGIN, LOGIN, OK)),
     "admin:sync_outboxentry_changelist": ("get", row(LOGIN, LOGIN, LOGIN, LOGIN, OK)),
+    "admin:sync_syncrun_changelist": ("get", row(LOGIN, LOGIN, LOGIN, LOGIN, OK)),
+    "admin:sync_syncevent_changelist": ("get", row(LOGIN, LOGIN, LOGIN, LOGIN, OK)),
+    "admin:sync_unknowncontact_changelist": ("get", row(LOGIN, LOGIN, LOGIN, LOGIN, OK)),
     "contacts:token-list": ("get", row(LOGIN, DENIED, DENIED, DENIED, OK)),
     "contacts:token-create": ("get", row(LOGIN, DENIED, DENIED, DENIED, OK)),
     # No token 1 exists: the Admin gets past the role check to the lookup.
