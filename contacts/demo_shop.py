@@ -45,6 +45,9 @@ class Shop:
     api_url: str
     token: str
     seed: int = 7
+    # The Spotler sandbox's control surface: when given, live mode also plays the recipients,
+    # who now and then unsubscribe or edit their profile in Spotler.
+    sandbox_url: str | None = None
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)  # noqa: S311  (demo data, not secrets)
@@ -70,9 +73,12 @@ class Shop:
         interval = 1 / per_second
         while True:
             started = time.monotonic()
-            action = self.rng.choices(
-                [self._edit_customer, self._place_order, self._sign_up], weights=[6, 3, 1]
-            )[0]
+            actions = [self._edit_customer, self._place_order, self._sign_up]
+            weights = [6, 3, 1]
+            if self.sandbox_url:
+                actions.append(self._recipient_acts_in_spotler)
+                weights.append(1)
+            action = self.rng.choices(actions, weights=weights)[0]
             try:
                 yield action()
             except requests.RequestException as error:
@@ -147,6 +153,20 @@ class Shop:
         record = self._new_customer(len(self.customers) + 1)
         self._put(record)
         return f"new customer {record['external_id']} ({record['language']})"
+
+    def _recipient_acts_in_spotler(self) -> str:
+        external_id = self.rng.choice(list(self.customers))
+        if self.rng.random() < 0.5:
+            path, body, what = "unsubscribe", {"bit": 1}, "unsubscribed from the newsletter"
+        else:
+            city = self.rng.choice(LANGUAGES[self.customers[external_id]["language"]][2])
+            path, body, what = "edit", {"properties": {"city": city}}, f"moved to {city}"
+        url = f"{self.sandbox_url.rstrip('/')}/_sandbox/contacts/{external_id}/{path}"
+        response = requests.post(url, json=body, timeout=10)
+        if response.status_code == 404:
+            return f"in Spotler: {external_id} is not there yet"
+        _check(response)
+        return f"in Spotler: {external_id} {what}"
 
     def _put(self, record: dict) -> None:
         fields = {k: v for k, v in record.items() if k != "external_id"}

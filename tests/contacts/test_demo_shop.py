@@ -42,3 +42,19 @@ def test_live_mode_keeps_changing_the_ledger(live_server):
     lines = list(itertools.islice(shop.run_live(per_second=100, report=print), 15))
     assert len(lines) == 15
     assert OutboxEntry.objects.count() > before
+
+
+def test_in_live_mode_the_demo_also_plays_recipients_who_act_in_spotler(spotler_sandbox):
+    shop = Shop(api_url="http://unused", token="unused", sandbox_url=spotler_sandbox.url)
+    shop.customers = {"C000001": {"language": "nl_NL"}}
+    spotler_sandbox.control(
+        "POST", "contacts", json={"externalId": "C000001", "properties": {"email": "a@example.nl"}}
+    )
+    lines = [shop._recipient_acts_in_spotler() for _ in range(6)]
+    assert all(line.startswith("in Spotler: C000001") for line in lines)
+    held = spotler_sandbox.contact("C000001")
+    acted = any("unsubscribed" in line for line in lines)
+    moved = any("moved to" in line for line in lines)
+    assert acted or moved
+    if acted:
+        assert {p["bit"]: p["enabled"] for p in held["properties"]["permissions"]}[1] is False

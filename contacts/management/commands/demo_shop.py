@@ -26,9 +26,13 @@ class Command(BaseCommand):
             "--token", help="a write token; by default one is created (only with DEBUG on)"
         )
         parser.add_argument("--seed", type=int, default=7)
+        parser.add_argument(
+            "--sandbox",
+            help="the Spotler sandbox's address: live mode then also plays recipients there",
+        )
 
     def handle(self, *args, url: str, customers: int, live: bool, rate: float, token: str | None,
-               seed: int, **options) -> None:  # fmt: skip
+               seed: int, sandbox: str | None, **options) -> None:  # fmt: skip
         if token is None:
             if not settings.DEBUG:
                 raise CommandError("Pass --token: the demo creates its own only with DEBUG on.")
@@ -36,7 +40,9 @@ class Command(BaseCommand):
             for old in ApiToken.objects.filter(name=DEMO_TOKEN_NAME, revoked_at__isnull=True):
                 revoke_api_token(token=old)
             token = create_api_token(name=DEMO_TOKEN_NAME, scope=TokenScope.WRITE).secret
-        shop = Shop(api_url=f"{url.rstrip('/')}/api/v1", token=token, seed=seed)
+        shop = Shop(
+            api_url=f"{url.rstrip('/')}/api/v1", token=token, seed=seed, sandbox_url=sandbox
+        )
         self._wait_for(url)
         try:
             shop.load(customers=customers, report=self._say)
