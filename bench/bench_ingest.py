@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -32,7 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DB_NAME = "spotlersync_bench_ingest"
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
 REDIS_URL = "redis://127.0.0.1:6379/12"
-GUNICORN_WORKERS = 2
+# The issue's setting (one sync worker per core); BENCH_GUNICORN_WORKERS tries others.
+GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "2"))
 CLIENTS = 4  # client processes; each keeps one session open
 SECONDS = 8
 BATCH = 1000
@@ -183,16 +185,54 @@ def batch_body(worker: int, number: int, last_name: str | None = None) -> bytes:
     return json.dumps({"contacts": items}).encode()
 
 
-def measure(kind: str, base_url: str, token: str, counts: list[int] | None = None):
-    """Items per second over all clients, items failed, and the calls each client made."""
+@dataclass(frozen=True)
+class Load:
+    rate: float  # items (contacts) accepted per second, over all clients
+    failed: int
+    calls: list[int]  # per client
+    server_cpu: float  # seconds of CPU gunicorn and its PostgreSQL backends spent
+
+
+def measure(kind: str, base_url: str, token: str, pid: int, counts: list[int] | None = None):
+    """What the clients got done in SECONDS, and the CPU the server side spent on it."""
     start_at = time.time() + 5  # the client processes start and build their bodies first
     counts = counts or [0] * CLIENTS
     args = [(kind, base_url, token, start_at, w, counts[w]) for w in range(CLIENTS)]
     with multiprocessing.get_context("spawn").Pool(CLIENTS) as pool:
+        cpu_before = server_cpu_seconds(pid)
         results = pool.starmap(load, args)
+        cpu_used = server_cpu_seconds(pid) - cpu_before
     ok = sum(ok for ok, _, _ in results)
     failed = sum(failed for _, failed, _ in results)
-    return ok / SECONDS, failed, [calls for _, _, calls in results]
+    return Load(ok / SECONDS, failed, [calls for _, _, calls in results], cpu_used)
+
+
+def server_cpu_seconds(gunicorn_pid: int) -> float:
+    """CPU time so far of gunicorn (master and workers) and of the database's other backends."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [DB_NAME],
+        )
+        backends = [row[0] for row in cursor.fetchall()]
+    return sum(cpu_seconds(pid) for pid in [*process_tree(gunicorn_pid), *backends])
+
+
+def process_tree(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    found = [int(child) for child in children.read_text().split()] if children.exists() else []
+    return [pid, *[p for child in found for p in process_tree(child)]]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (Linux /proc); 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def load_average() -> str:
@@ -206,20 +246,29 @@ def run() -> list[Figure]:
         f"gunicorn -w {GUNICORN_WORKERS} (sync), PostgreSQL, {CLIENTS} client processes on the "
         f"same {os.cpu_count()}-core machine, {SECONDS} s"
     )
+    cores = os.cpu_count() or 1
     figures = []
-    with gunicorn(token) as (base_url, _pid):
+    with gunicorn(token) as (base_url, pid):
         loadavg = load_average()
-        rate, failed, _ = measure("put", base_url, token)
-        figures.append(Figure("PUT /contacts/{id}, new contacts", rate, "upserts/s",
+        put = measure("put", base_url, token, pid)
+        figures.append(Figure("PUT /contacts/{id}, new contacts", put.rate, "upserts/s",
                               target=PUT_TARGET,
-                              note=f"{how}; {failed} failed; load average before: {loadavg}"))  # fmt: skip
+                              note=f"{how}; {put.failed} failed; load average before: {loadavg}"))  # fmt: skip
+        per_put = put.server_cpu / max(1, put.rate * SECONDS)
+        figures.append(Figure("server CPU per PUT (gunicorn + PostgreSQL)", per_put * 1000, "ms",
+                              higher_is_better=False,
+                              note=f"about {cores / per_put:,.0f} upserts/s if the server had the "
+                                   f"{cores} cores to itself"))  # fmt: skip
         counts = None
         for kind, what in [("new", "new contacts"), ("replay", "replays (nothing changes)"),
                            ("changed", "every contact changed")]:  # fmt: skip
             loadavg = load_average()
-            rate, failed, calls = measure(kind, base_url, token, counts)
-            counts = counts or calls
-            figures.append(Figure(f"POST /contacts/batch of {BATCH:,}, {what}", rate,
+            load = measure(kind, base_url, token, pid, counts)
+            counts = counts or load.calls
+            figures.append(Figure(f"POST /contacts/batch of {BATCH:,}, {what}", load.rate,
                                   "contacts/s", target=BATCH_TARGET,
-                                  note=f"{how}; {failed} failed; load average before: {loadavg}"))  # fmt: skip
+                                  note=f"{how}; {load.failed} failed; load average before: "
+                                       f"{loadavg}; server CPU "
+                                       f"{load.server_cpu / max(1, load.rate * SECONDS) * 1e6:,.0f}"
+                                       " us per contact"))  # fmt: skip
     return figures

@@ -128,8 +128,8 @@ def apply_items(good: list[GoodItem], *, now: datetime) -> list[BatchItemResult]
         queued.append(contact)
         outcome = Outcome(contact=contact, changed=True, created=created)
         results.append(BatchItemResult(item.index, item.external_id, outcome=outcome))
-    # Inserted in key order, like the locks above, so two batches creating the same contacts
-    # wait for each other in the same order.
+    # Inserted in one fixed order, so two batches creating the same new contacts wait for each
+    # other instead of deadlocking.
     Contact.objects.bulk_create(sorted(new.values(), key=lambda c: c.external_id_hash))
     write_changed(list(changed.values()))
     queue_upserts(contacts=queued)

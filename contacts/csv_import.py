@@ -20,8 +20,10 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from itertools import islice
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F
@@ -38,6 +40,7 @@ MAX_COLUMNS = 200
 PREVIEW_ROWS = 3
 PREVIEW_CELL_LENGTH = 60
 CHUNK_ROWS = batch.MAX_BATCH
+STALLED_AFTER = timedelta(seconds=settings.Q_CLUSTER["timeout"])
 EXTERNAL_ID = "external_id"
 EMAIL = "email"
 # Header slugs taken for the external id and e-mail columns when the mapping form first opens.
@@ -162,7 +165,7 @@ def queue_import(*, csv_import: CsvImport, columns: list[str]) -> bool:
 def run_import(*, import_id: int) -> str:
     """Import the rows of a queued file; its record says how it went. Runs on the queue."""
     claimed = CsvImport.objects.filter(pk=import_id, status=CsvImportStatus.QUEUED).update(
-        status=CsvImportStatus.RUNNING, started_at=timezone.now()
+        status=CsvImportStatus.RUNNING, started_at=timezone.now(), progress_at=timezone.now()
     )
     if not claimed:
         return f"CSV import {import_id} was not waiting in the queue; nothing done."
@@ -187,6 +190,7 @@ def run_import(*, import_id: int) -> str:
 
 def import_rows(csv_import: CsvImport) -> None:
     text = decode_csv(bytes(CsvImportFile.objects.get(csv_import=csv_import).content))
+    # Reading the whole file once first finds any unreadable row before anything is written.
     total = sum(1 for _ in data_rows(text, delimiter=csv_import.delimiter))
     CsvImport.objects.filter(pk=csv_import.pk).update(total_rows=total)
     rows = data_rows(text, delimiter=csv_import.delimiter)
@@ -205,9 +209,8 @@ def data_rows(text: str, *, delimiter: str) -> Iterator[tuple[int, list[str]]]:
                 yield number, cells
     except csv.Error as error:
         raise CsvFileError(
-            f"Row {number + 1} cannot be read as CSV ({error}); the rows before it were "
-            "imported. Correct the file and import it again: rows already imported stay as they "
-            "are."
+            f"Row {number + 1} cannot be read as CSV ({error}), so nothing was imported. Correct "
+            "the file and import it again."
         ) from None
 
 
@@ -236,6 +239,7 @@ def import_chunk(csv_import: CsvImport, chunk: list[tuple[int, list[str]]]) -> N
             changed_count=F("changed_count") + tally.changed,
             unchanged_count=F("unchanged_count") + tally.unchanged,
             failed_count=F("failed_count") + tally.failed,
+            progress_at=timezone.now(),
         )
 
 
@@ -287,6 +291,30 @@ def finish(csv_import: CsvImport, *, status: CsvImportStatus, failure: str = "")
             status=status, failure=failure, finished_at=timezone.now()
         )
         CsvImportFile.objects.filter(csv_import=csv_import).delete()
+
+
+def fail_if_stalled(csv_import: CsvImport) -> CsvImport:
+    """Mark a running import failed when its worker is gone (no progress for STALLED_AFTER).
+
+    A chunk takes about a second; the queue kills a task after its timeout and never redelivers
+    one that had started, so an import that has not moved for that long never will.
+    """
+    if csv_import.status != CsvImportStatus.RUNNING or csv_import.progress_at is None:
+        return csv_import
+    if timezone.now() - csv_import.progress_at < STALLED_AFTER:
+        return csv_import
+    failure = (
+        f"The import stopped after {csv_import.done_rows} rows (its queue worker was stopped or "
+        "timed out). Import the file again: rows already imported stay as they are and count as "
+        "unchanged."
+    )
+    stalled = CsvImport.objects.filter(
+        pk=csv_import.pk, status=CsvImportStatus.RUNNING, progress_at=csv_import.progress_at
+    )
+    if stalled.update(status=CsvImportStatus.FAILED, failure=failure, finished_at=timezone.now()):
+        CsvImportFile.objects.filter(csv_import=csv_import).delete()
+    csv_import.refresh_from_db()
+    return csv_import
 
 
 def write_errors_csv(csv_import: CsvImport, out: io.TextIOBase) -> None:

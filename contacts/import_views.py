@@ -48,7 +48,9 @@ def import_map(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required("run_syncs")
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    job = get_object_or_404(CsvImport.objects.select_related("created_by"), pk=pk)
+    job = csv_import.fail_if_stalled(
+        get_object_or_404(CsvImport.objects.select_related("created_by"), pk=pk)
+    )
     if job.status == CsvImportStatus.MAPPING:
         return redirect("contacts:import-map", pk=job.pk)
     errors = Paginator(job.row_errors.all(), ERRORS_PER_PAGE).get_page(request.GET.get("page"))
@@ -58,7 +60,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required("run_syncs")
 def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """The progress panel, polled by htmx; once the import ends, the whole page reloads."""
-    job = get_object_or_404(CsvImport, pk=pk)
+    job = csv_import.fail_if_stalled(get_object_or_404(CsvImport, pk=pk))
     response = render(request, "contacts/_csvimport_progress.html", {"job": job})
     if job.is_finished and request.headers.get("HX-Request"):
         response["HX-Refresh"] = "true"
