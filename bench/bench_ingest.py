@@ -36,6 +36,8 @@ REDIS_URL = "redis://127.0.0.1:6379/12"
 # The setting (one sync worker per core); BENCH_GUNICORN_WORKERS tries others.
 GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "2"))
 CLIENTS = 4  # client processes; each keeps one session open
+# Extra gunicorn options, e.g. "--worker-class gthread --threads 4" (keeps connections alive).
+GUNICORN_ARGS = os.environ.get("BENCH_GUNICORN_ARGS", "").split()
 SECONDS = 8
 BATCH = 1000
 MAX_BATCHES = 40  # per client and run; more than a client gets through in SECONDS
@@ -96,7 +98,7 @@ def gunicorn(token: str) -> Iterator[tuple[str, int]]:
     port = free_port()
     process = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "spotlersync.wsgi", "-w", str(GUNICORN_WORKERS),
-         "-b", f"127.0.0.1:{port}", "--timeout", "60"],
+         "-b", f"127.0.0.1:{port}", "--timeout", "60", *GUNICORN_ARGS],
         cwd=ROOT, env=server_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )  # fmt: skip

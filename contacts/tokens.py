@@ -17,6 +17,7 @@ TOKEN_PREFIX = "ssk_"  # noqa: S105  (marks our tokens in logs and secret scanne
 # Writing `last_used_at` on every request would turn every read into a write; once a minute is
 # enough to tell a live token from a forgotten one.
 LAST_USED_PRECISION_SECONDS = 60
+TOKEN_CACHE_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -64,12 +65,24 @@ def revoke_api_token(*, token: ApiToken) -> bool:
     revoked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+    # Every process reads tokens through the shared cache: forget it there, so the very next
+    # call with it is refused.
+    cache.delete(_cache_key(token.token_hash))
     return revoked == 1
 
 
 def authenticate_api_token(*, secret: str) -> ApiToken:
-    """The token `secret` belongs to, or `TokenRefused` saying why not."""
-    token = ApiToken.objects.filter(token_hash=hash_token(secret)).first()
+    """The token `secret` belongs to, or `TokenRefused` saying why not.
+
+    Valid tokens are kept a minute in the shared cache (one database query less per call);
+    revoking one removes it there at once.
+    """
+    token_hash = hash_token(secret)
+    token = cache.get(_cache_key(token_hash))
+    if token is None:
+        token = ApiToken.objects.filter(token_hash=token_hash).first()
+        if token is not None and not token.is_revoked:
+            cache.set(_cache_key(token_hash), token, TOKEN_CACHE_SECONDS)
     if token is None:
         raise TokenRefused(
             "invalid_token", "This API token is not valid; check it, or ask an Admin for one."
@@ -89,6 +102,11 @@ def record_token_use(*, token: ApiToken) -> None:
         return
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     token.last_used_at = now
+    cache.set(_cache_key(token.token_hash), token, TOKEN_CACHE_SECONDS)
+
+
+def _cache_key(token_hash: str) -> str:
+    return f"api-token:{token_hash}"
 
 
 def count_token_call(*, token: ApiToken) -> None:

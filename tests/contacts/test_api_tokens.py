@@ -1,13 +1,14 @@
 from datetime import timedelta
 from io import StringIO
 
+from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from contacts.models import ApiToken, Contact, TokenScope
-from contacts.tokens import create_api_token, hash_token
+from contacts.tokens import create_api_token, hash_token, revoke_api_token
 from tests.contacts.conftest import ApiClient, anna, make_token
 
 
@@ -38,6 +39,14 @@ def test_a_revoked_token_is_401_and_says_it_was_revoked(client, db):
     assert response.status_code == 401
     assert response.json()["error"] == "token_revoked"
     assert "Old shop" in response.json()["detail"]
+
+
+def test_a_token_in_use_is_refused_on_the_very_next_call_after_it_is_revoked(client, db):
+    new = create_api_token(name="Shop", scope=TokenScope.READ)
+    api = ApiClient(client, new.secret)
+    assert api.get("changes").status_code == 200  # now known to every process's cache
+    revoke_api_token(token=new.token)
+    assert api.get("changes").status_code == 401
 
 
 def test_a_read_only_token_may_read_but_not_write(read_api):
@@ -84,7 +93,9 @@ def test_last_used_is_written_at_most_once_a_minute(client, db):
     api.get("changes")
     assert ApiToken.objects.get().last_used_at == first
 
+    # Two minutes later: the last use is old, and the cached token (kept a minute) is gone.
     ApiToken.objects.update(last_used_at=first - timedelta(minutes=2))
+    cache.delete(f"api-token:{ApiToken.objects.get().token_hash}")
     api.get("changes")
     assert ApiToken.objects.get().last_used_at > first - timedelta(minutes=2)
 
