@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from contacts.models import ApiToken, Change, Contact, CsvImport, CsvImportRowError, Order
+from contacts.tokens import forget_cached_token
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -79,6 +80,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         # A token is shown once, when created; the API tokens page does that, the admin cannot.
         return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        forget_cached_token(token=obj)
 
 
 @admin.register(CsvImport)

@@ -65,9 +65,7 @@ def revoke_api_token(*, token: ApiToken) -> bool:
     revoked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
-    # Every process reads tokens through the shared cache: forget it there, so the very next
-    # call with it is refused.
-    cache.delete(_cache_key(token.token_hash))
+    forget_cached_token(token=token)
     return revoked == 1
 
 
@@ -103,6 +101,12 @@ def record_token_use(*, token: ApiToken) -> None:
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     token.last_used_at = now
     cache.set(_cache_key(token.token_hash), token, TOKEN_CACHE_SECONDS)
+
+
+def forget_cached_token(*, token: ApiToken) -> None:
+    """Every process reads tokens through the shared cache: after a change (a revocation, a new
+    scope) forget it there, so the very next call sees the change."""
+    cache.delete(_cache_key(token.token_hash))
 
 
 def _cache_key(token_hash: str) -> str:
