@@ -7,6 +7,10 @@ from contacts.ingest import upsert_contact
 from mapping.models import MappingVersion, SpotlerProperty
 from mapping.versions import current_version
 
+CITY_ROW = {"source_fields": ["city"], "property": "city", "type": "string",
+            "direction": "to_spotler", "conversion": "auto", "options": {},
+            "clear_when_empty": False}  # fmt: skip
+
 
 def form_data(rows: list[dict], *, email_owned: bool = True, **extra) -> dict:
     """The editor form as the browser posts it."""
@@ -65,9 +69,7 @@ def test_adding_a_row_returns_one_more_row_and_a_fresh_preview(client, marketer,
 def test_the_preview_follows_unsaved_rows(client, marketer, catalogue):
     add_contact(city="Utrecht")
     client.force_login(marketer)
-    rows = [*current_version().rows, {"source_fields": ["city"], "property": "city",
-            "type": "string", "direction": "to_spotler", "conversion": "auto", "options": {},
-            "clear_when_empty": False}]  # fmt: skip
+    rows = [*current_version().rows, CITY_ROW]
     html = client.post(reverse("mapping:mapping-preview"), form_data(rows)).content.decode()
     assert preview_json(html)["properties"]["city"] == "Utrecht"
     assert MappingVersion.objects.count() == 1
@@ -89,9 +91,7 @@ def test_saving_a_valid_change_makes_a_version_and_says_how_many_contacts_it_aff
     add_contact("C-2", city="Gent")
     add_contact("C-3")
     client.force_login(marketer)
-    rows = [*current_version().rows, {"source_fields": ["city"], "property": "city",
-            "type": "string", "direction": "to_spotler", "conversion": "auto", "options": {},
-            "clear_when_empty": False}]  # fmt: skip
+    rows = [*current_version().rows, CITY_ROW]
     response = client.post(reverse("mapping:mapping-edit"), form_data(rows), follow=True)
     html = response.content.decode()
     assert "Saved as version 2." in html
@@ -160,9 +160,7 @@ def test_pushing_the_affected_contacts_queues_exactly_those(client, marketer, ca
     add_contact("C-1", city="Utrecht")
     add_contact("C-2")
     client.force_login(marketer)
-    rows = [*current_version().rows, {"source_fields": ["city"], "property": "city",
-            "type": "string", "direction": "to_spotler", "conversion": "auto", "options": {},
-            "clear_when_empty": False}]  # fmt: skip
+    rows = [*current_version().rows, CITY_ROW]
     client.post(reverse("mapping:mapping-edit"), form_data(rows))
     before = OutboxEntry.objects.count()
     assert push_contacts_of_version(2) == "queued 1 contacts for version 2"

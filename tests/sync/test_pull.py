@@ -5,7 +5,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-import spotler
 from contacts.feed import read_changes
 from contacts.ingest import upsert_contact
 from contacts.models import Contact
@@ -18,14 +17,8 @@ ANNA = {"email": "anna@example.nl", "first_name": "Anna", "newsletter": True}
 
 
 @pytest.fixture
-def client(spotler_sandbox, catalogue):
-    spotler_sandbox.set(rate_limit=0)
-    return spotler.SpotlerClient(
-        base_url=spotler_sandbox.base_url,
-        consumer_key=spotler_sandbox.consumer_key,
-        consumer_secret=spotler_sandbox.consumer_secret,
-        retry=spotler.RetryPolicy(max_retries=0),
-    )
+def client(spotler_client):
+    return spotler_client
 
 
 def pull(client):

@@ -5,7 +5,6 @@ import threading
 import pytest
 from django.utils import timezone
 
-import spotler
 from contacts.ingest import erase_contact, inactivate_contact, upsert_contact
 from contacts.models import Contact, SyncStatus
 from mapping.versions import current_version, save_version
@@ -24,14 +23,8 @@ def sandbox(spotler_sandbox, catalogue):
 
 
 @pytest.fixture
-def client(sandbox):
-    return spotler.SpotlerClient(
-        base_url=sandbox.base_url,
-        consumer_key=sandbox.consumer_key,
-        consumer_secret=sandbox.consumer_secret,
-        retry=spotler.RetryPolicy(max_retries=0),
-        timeout=(2.0, 2.0),
-    )
+def client(spotler_client):
+    return spotler_client
 
 
 def spotler_holds(sandbox, external_id: str) -> dict:

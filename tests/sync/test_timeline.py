@@ -1,24 +1,11 @@
-import pytest
 from django.urls import reverse
 
-import spotler
 from contacts.ingest import erase_contact, upsert_contact
 from contacts.models import Contact
 from sync.models import OutboxEntry, OutboxStatus
 from sync.push import push_outbox
 
 ANNA = {"email": "anna@example.nl", "first_name": "Anna"}
-
-
-@pytest.fixture
-def spotler_client(spotler_sandbox, catalogue):
-    spotler_sandbox.set(rate_limit=0)
-    return spotler.SpotlerClient(
-        base_url=spotler_sandbox.base_url,
-        consumer_key=spotler_sandbox.consumer_key,
-        consumer_secret=spotler_sandbox.consumer_secret,
-        retry=spotler.RetryPolicy(max_retries=0),
-    )
 
 
 def test_the_contact_page_shows_what_was_sent_and_spotlers_answer(client, marketer, spotler_client):
