@@ -5,5 +5,6 @@ from sync import views
 app_name = "sync"
 
 urlpatterns = [
+    path("health/", views.health, name="health"),
     path("contacts/<str:external_id>/push/", views.contact_push, name="contact-push"),
 ]

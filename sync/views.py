@@ -1,11 +1,18 @@
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from contacts.models import Contact
 from spotlersync.roles import role_required
+from sync.health import read_health
 from sync.timeline import CannotPush, push_contact_now
+
+
+@role_required("view_health")
+def health(request: HttpRequest) -> HttpResponse:
+    template = "sync/_health.html" if request.headers.get("HX-Request") else "sync/health.html"
+    return render(request, template, {"health": read_health()})
 
 
 @require_POST

@@ -5,12 +5,18 @@ from spotlersync.roles import Role
 from tests.conftest import transactional
 
 NAV = {
-    Role.MARKETER: (["Home", "Contacts", "Mapping"], ["Queue", "API tokens", "Django admin"]),
+    Role.MARKETER: (
+        ["Home", "Contacts", "Mapping", "Health"],
+        ["Queue", "API tokens", "Django admin"],
+    ),
     Role.ACCOUNT_MANAGER: (
         ["Home", "Contacts"],
-        ["Mapping", "Queue", "API tokens", "Django admin"],
+        ["Mapping", "Health", "Queue", "API tokens", "Django admin"],
     ),
-    Role.ADMIN: (["Home", "Contacts", "Mapping", "Queue", "API tokens", "Django admin"], []),
+    Role.ADMIN: (
+        ["Home", "Contacts", "Mapping", "Health", "Queue", "API tokens", "Django admin"],
+        [],
+    ),
 }
 
 

@@ -55,6 +55,7 @@ ACCESS = {
     "mapping:mapping-restore": ("post", row(LOGIN, DENIED, 404, DENIED, 404)),
     "mapping:push-affected": ("post", row(LOGIN, DENIED, 404, DENIED, 404)),
     "mapping:catalogue-refresh": ("post", row(LOGIN, DENIED, 302, DENIED, 302)),
+    "sync:health": ("get", row(LOGIN, DENIED, OK, DENIED, OK)),
     # No contact C1 exists: the Admin gets past the role check to the lookup.
     "sync:contact-push": ("post", row(LOGIN, DENIED, DENIED, DENIED, 404)),
     "api:api-root": ("get", row(404, 404, 404, 404, 404)),
