@@ -21,7 +21,7 @@ from mapping.current import mapping_in_force
 from mapping.render import PERMISSIONS_PROPERTY, CompiledMapping, render_contact
 from mapping.source import source_fields_of
 from sync.consent import guard_permissions
-from sync.explain import explain
+from sync.explain import explain, explain_batch_code
 from sync.models import (
     OutboxEntry,
     OutboxKind,
@@ -38,6 +38,8 @@ from sync.ratelimit import RateLimiter
 
 logger = logging.getLogger(__name__)
 
+BATCH_SIZE = 100  # Spotler's most per POST contact/list (spotler-api.md §5.2)
+BATCH_THRESHOLD = 10  # from this many plain upserts claimed at once, they go in batches
 LEASE = timedelta(minutes=10)  # an in-flight claim older than this belonged to a dead worker
 # Waits after a push that failed transiently even after the client's own retries.
 BACKOFF = [timedelta(seconds=s) for s in (30, 120, 600, 1800, 3600)]
@@ -59,7 +61,7 @@ def spotler_client() -> spotler.SpotlerClient:
 
 def push_outbox(
     *,
-    limit: int = 100,
+    limit: int = 500,
     client: spotler.SpotlerClient | None = None,
     trigger: str = SyncRunTrigger.LIVE,
 ) -> SyncRun | None:
@@ -81,11 +83,18 @@ def push_outbox(
         kinds_by_contact.setdefault(contact_id, set()).add(kind)
         if external_id:
             external_ids[contact_id] = external_id
-    for contact in Contact.objects.filter(pk__in=contact_ids).iterator(chunk_size=200):
-        kinds = kinds_by_contact.get(contact.pk, set())
-        outcome = push_contact(
-            contact, kinds=kinds, external_id=external_ids.get(contact.pk), client=client,
-            mapping=mapping, run=run,
+    contacts = list(Contact.objects.filter(pk__in=contact_ids))
+    plain = [c for c in contacts if kinds_by_contact.get(c.pk) == {OutboxKind.UPSERT}]
+    # A burst (an import, a batch from the shop) goes 100 contacts a call, not one.
+    batched = (
+        upsert_many(plain, client=client, mapping=mapping, run=run)
+        if len(plain) >= BATCH_THRESHOLD
+        else {}
+    )
+    for contact in contacts:
+        outcome = batched.get(contact.pk) or push_contact(
+            contact, kinds=kinds_by_contact.get(contact.pk, set()),
+            external_id=external_ids.get(contact.pk), client=client, mapping=mapping, run=run,
         )  # fmt: skip
         settle_entries(token=token, contact=contact, outcome=outcome)
         run.done += 1
@@ -194,16 +203,27 @@ def _update_contact_state(contact: Contact, *, outcome: Outcome, now) -> None:
     )
 
 
-def _upsert(contact: Contact, *, client, mapping: CompiledMapping, run) -> Outcome:
+@dataclass
+class Prepared:
+    """A contact rendered for Spotler, the consent rule applied; ready to send."""
+
+    contact: Contact
+    wire: spotler.Contact
+    payload: dict
+    notes: list[str]
+
+
+def _prepare_upsert(contact: Contact, *, mapping: CompiledMapping) -> Prepared | Outcome:
+    """The contact as Spotler should receive it, or the Outcome saying why it cannot go."""
     rendered = render_contact(
         external_id=contact.external_id, fields=source_fields_of(contact), mapping=mapping
     )
     if not rendered.pushable:
         reasons = "; ".join(str(p) for p in rendered.problems if p.blocking)
-        return _record(contact, run, SyncEventKind.PUSH, Outcome(
+        return Outcome(
             ok=False, answer=f"Not sent: {reasons}. Fix it in the linked system.",
             payload=rendered.payload,
-        ))  # fmt: skip
+        )  # fmt: skip
     properties = dict(rendered.payload["properties"])
     permissions, held = guard_permissions(
         properties.pop(PERMISSIONS_PROPERTY, []),
@@ -213,23 +233,66 @@ def _upsert(contact: Contact, *, client, mapping: CompiledMapping, run) -> Outco
     payload = {"externalId": contact.external_id, "properties": {**properties}}
     if permissions:
         payload["properties"][PERMISSIONS_PROPERTY] = permissions
-    notes = [str(h) for h in held] + [str(p) for p in rendered.problems]
-    try:
-        client.upsert_contact(
-            spotler.Contact(
-                external_id=contact.external_id,
-                properties=properties,
-                permissions={int(p["bit"]): bool(p["enabled"]) for p in permissions},
-            ),
-            update=True,
-            purge=False,
-        )
-    except spotler.SpotlerError as error:
-        return _record(contact, run, SyncEventKind.PUSH, _failure(error, payload))
-    answer = "Spotler accepted it." + (" " + " ".join(notes) if notes else "")
-    return _record(
-        contact, run, SyncEventKind.PUSH, Outcome(ok=True, answer=answer, payload=payload)
+    wire = spotler.Contact(
+        external_id=contact.external_id,
+        properties=properties,
+        permissions={int(p["bit"]): bool(p["enabled"]) for p in permissions},
     )
+    notes = [str(h) for h in held] + [str(p) for p in rendered.problems]
+    return Prepared(contact, wire, payload, notes)
+
+
+def _upsert(contact: Contact, *, client, mapping: CompiledMapping, run) -> Outcome:
+    prepared = _prepare_upsert(contact, mapping=mapping)
+    if isinstance(prepared, Outcome):
+        return _record(contact, run, SyncEventKind.PUSH, prepared)
+    try:
+        client.upsert_contact(prepared.wire, update=True, purge=False)
+    except spotler.SpotlerError as error:
+        return _record(contact, run, SyncEventKind.PUSH, _failure(error, prepared.payload))
+    return _record(contact, run, SyncEventKind.PUSH, _accepted(prepared))
+
+
+def upsert_many(
+    contacts: list[Contact], *, client, mapping: CompiledMapping, run
+) -> dict[int, Outcome]:
+    """Upsert contacts 100 per `POST contact/list` call; one outcome per contact."""
+    outcomes: dict[int, Outcome] = {}
+    ready: list[Prepared] = []
+    for contact in contacts:
+        prepared = _prepare_upsert(contact, mapping=mapping)
+        if isinstance(prepared, Outcome):
+            outcomes[contact.pk] = _record(contact, run, SyncEventKind.PUSH, prepared)
+        else:
+            ready.append(prepared)
+    for start in range(0, len(ready), BATCH_SIZE):
+        chunk = ready[start : start + BATCH_SIZE]
+        try:
+            results = client.upsert_contacts([p.wire for p in chunk], update=True, purge=False)
+        except spotler.SpotlerError as error:
+            for p in chunk:
+                outcomes[p.contact.pk] = _record(
+                    p.contact, run, SyncEventKind.PUSH, _failure(error, p.payload)
+                )
+            continue
+        by_id = {r.external_id: r for r in results if r.external_id}
+        padded = (list(results) + [None] * len(chunk))[: len(chunk)]
+        for p, in_order in zip(chunk, padded, strict=True):
+            result = by_id.get(p.contact.external_id, in_order)
+            if result is not None and result.ok:
+                outcome = _accepted(p)
+            else:
+                code, message = (result.code, result.message) if result else ("ERROR", "no answer")
+                outcome = Outcome(
+                    ok=False, answer=explain_batch_code(str(code), message), payload=p.payload
+                )
+            outcomes[p.contact.pk] = _record(p.contact, run, SyncEventKind.PUSH, outcome)
+    return outcomes
+
+
+def _accepted(prepared: Prepared) -> Outcome:
+    answer = "Spotler accepted it." + (" " + " ".join(prepared.notes) if prepared.notes else "")
+    return Outcome(ok=True, answer=answer, payload=prepared.payload)
 
 
 def _inactivate(contact: Contact, *, client, run) -> Outcome:

@@ -206,3 +206,31 @@ def test_a_change_accepted_through_the_api_reaches_spotler_within_seconds_on_the
         assert wait_for(
             lambda: Contact.objects.get(external_id="C-77").sync_status == SyncStatus.SYNCED
         )
+
+
+def test_a_burst_of_changes_goes_a_hundred_contacts_a_call(sandbox, client):
+    for n in range(150):
+        upsert_contact(external_id=f"B-{n}", raw_fields={**ANNA, "email": f"b{n}@example.nl"})
+    run = push_outbox(client=client)
+    assert (run.sent, run.failed) == (150, 0)
+    assert sandbox.requests()["POST contact/list"] == {"200": 2}
+    assert "POST contact" not in sandbox.requests()
+    assert spotler_holds(sandbox, "B-149")["properties"]["email"] == "b149@example.nl"
+    assert Contact.objects.filter(sync_status=SyncStatus.SYNCED).count() == 150
+
+
+def test_in_a_burst_the_contact_spotler_refuses_fails_alone_with_spotlers_reason(
+    sandbox, client, admin_user
+):
+    rows = [*current_version().rows, {"source_fields": ["postcode"], "property": "postalCode",
+            "type": "postcode"}]  # fmt: skip
+    save_version(rows=rows, author=admin_user)
+    for n in range(12):
+        postcode = "not a postcode" if n == 5 else "3511 AB"
+        upsert_contact(external_id=f"B-{n}", raw_fields={**ANNA, "email": f"b{n}@example.nl",
+                                                        "postcode": postcode})  # fmt: skip
+    run = push_outbox(client=client)
+    assert (run.sent, run.failed) == (11, 1)
+    failed = Contact.objects.get(sync_status=SyncStatus.FAILED)
+    assert failed.external_id == "B-5"
+    assert "Spotler said:" in failed.sync_error
