@@ -30,6 +30,8 @@ class SyncStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     SYNCED = "synced", "Synced"
     FAILED = "failed", "Failed"
+    # A failure someone looked at and chose not to fix (the reason is in sync_error).
+    DISMISSED = "dismissed", "Failure dismissed"
     ANONYMIZED = "anonymized", "Anonymized"
     INACTIVE = "inactive", "Inactive"
 

@@ -1,6 +1,7 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from contacts.models import Contact
 from mapping.catalogue import mapping_drift
 from spotlersync.queue_status import read_queue_status
 from spotlersync.roles import role_required
@@ -8,7 +9,11 @@ from spotlersync.roles import role_required
 
 @role_required("view_dashboard")
 def home(request: HttpRequest) -> HttpResponse:
-    context = {"queue": read_queue_status(), "mapping_drift": mapping_drift()}
+    context = {
+        "queue": read_queue_status(),
+        "mapping_drift": mapping_drift(),
+        "failed_contacts": Contact.objects.failed().count(),
+    }
     return render(request, "spotlersync/home.html", context)
 
 

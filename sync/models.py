@@ -19,6 +19,7 @@ class OutboxStatus(models.TextChoices):
     IN_FLIGHT = "in_flight", "In flight"
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
+    DISMISSED = "dismissed", "Dismissed"
     # A later entry made this one pointless (e.g. an upsert queued before the contact was
     # erased must never push its personal data).
     SUPERSEDED = "superseded", "Superseded"
@@ -169,6 +170,7 @@ class SyncEventKind(models.TextChoices):
     ANONYMIZE = "anonymize", "Anonymized"
     INACTIVATE = "inactivate", "Made inactive"
     PULL = "pull", "Pulled"
+    DISMISS = "dismiss", "Failure dismissed"
 
 
 class SyncEvent(models.Model):

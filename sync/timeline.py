@@ -4,8 +4,8 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from contacts.models import Contact
-from sync.models import OutboxEntry, OutboxKind, OutboxStatus, SyncEvent
+from contacts.models import Contact, SyncStatus
+from sync.models import OutboxEntry, OutboxKind, OutboxStatus, SyncEvent, SyncEventKind
 from sync.outbox import queue_outbox_entry
 
 EVENTS_SHOWN = 50
@@ -41,3 +41,24 @@ def push_contact_now(*, contact: Contact) -> OutboxEntry:
             status=OutboxStatus.SUPERSEDED
         )
         return queue_outbox_entry(contact=contact, kind=OutboxKind.UPSERT)
+
+
+def dismiss_failure(*, contact: Contact, user, reason: str) -> None:
+    """Someone looked at a failed contact and decided not to fix it; kept, with who and why."""
+    reason = reason.strip()
+    if not reason:
+        raise CannotPush("Say why the failure is dismissed, for whoever looks at it next.")
+    if contact.sync_status != SyncStatus.FAILED:
+        raise CannotPush("Only a failed contact can have its failure dismissed.")
+    who = user.get_username()
+    with transaction.atomic():
+        contact.outbox_entries.filter(status=OutboxStatus.FAILED).update(
+            status=OutboxStatus.DISMISSED
+        )
+        note = f"Dismissed by {who}: {reason} (Spotler had said: {contact.sync_error})"
+        Contact.objects.filter(pk=contact.pk).update(
+            sync_status=SyncStatus.DISMISSED, sync_error=note[:2000]
+        )
+        SyncEvent.objects.create(
+            contact=contact, kind=SyncEventKind.DISMISS, ok=True, answer=note[:2000]
+        )

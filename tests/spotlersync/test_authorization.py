@@ -58,6 +58,7 @@ ACCESS = {
     "sync:health": ("get", row(LOGIN, DENIED, OK, DENIED, OK)),
     # No contact C1 exists: the Admin gets past the role check to the lookup.
     "sync:contact-push": ("post", row(LOGIN, DENIED, DENIED, DENIED, 404)),
+    "sync:contact-dismiss": ("post", row(LOGIN, DENIED, DENIED, DENIED, 404)),
     "api:api-root": ("get", row(404, 404, 404, 404, 404)),
     "api:openapi-json": ("get", row(LOGIN, DENIED, OK, OK, OK)),
     "api:openapi-view": ("get", row(LOGIN, DENIED, OK, OK, OK)),
@@ -71,6 +72,7 @@ ACCESS = {
 # Arguments for the URLs that need them.
 URL_KWARGS = {
     "sync:contact-push": {"external_id": "C1"},
+    "sync:contact-dismiss": {"external_id": "C1"},
     "mapping:mapping-restore": {"number": 99},
     "mapping:push-affected": {"number": 99},
     "contacts:token-revoke": {"pk": 1},

@@ -39,3 +39,33 @@ def test_an_erased_contact_cannot_be_pushed(client, admin_user, spotler_client):
     client.force_login(admin_user)
     # the erased contact no longer answers to its external id for pushing
     assert client.post(reverse("sync:contact-push", args=["C-3"])).status_code == 404
+
+
+def test_a_failure_can_be_dismissed_with_a_reason_that_stays_on_the_contact(client, admin_user):
+    upsert_contact(external_id="C-4", raw_fields=ANNA)
+    OutboxEntry.objects.update(status=OutboxStatus.FAILED)
+    Contact.objects.filter(external_id="C-4").update(
+        sync_status="failed", sync_error="Spotler answered 400 INVALID_PARAMS: Email is invalid"
+    )
+    client.force_login(admin_user)
+    url = reverse("sync:contact-dismiss", args=["C-4"])
+    refused = client.post(url, {"reason": "  "}, follow=True).content.decode()
+    assert "Say why the failure is dismissed" in refused
+    client.post(url, {"reason": "test customer, never mailed"})
+    contact = Contact.objects.get(external_id="C-4")
+    assert contact.sync_status == "dismissed"
+    assert "Dismissed by admin: test customer, never mailed" in contact.sync_error
+    assert "Email is invalid" in contact.sync_error
+    assert OutboxEntry.objects.get().status == OutboxStatus.DISMISSED
+    page = client.get(reverse("contacts:contact-detail", args=["C-4"])).content.decode()
+    assert "test customer, never mailed" in page
+
+
+def test_the_home_page_counts_the_contacts_that_failed(client, account_manager):
+    upsert_contact(external_id="C-5", raw_fields=ANNA)
+    client.force_login(account_manager)
+    assert "No contact has failed to sync." in client.get(reverse("home")).content.decode()
+    Contact.objects.filter(external_id="C-5").update(sync_status="failed")
+    html = client.get(reverse("home")).content.decode()
+    assert "1 contact failed to sync" in html
+    assert "?sync_status=failed" in html
