@@ -68,4 +68,4 @@ def test_the_home_page_counts_the_contacts_that_failed(client, account_manager):
     Contact.objects.filter(external_id="C-5").update(sync_status="failed")
     html = client.get(reverse("home")).content.decode()
     assert "1 contact failed to sync" in html
-    assert "?sync_status=failed" in html
+    assert "?state=failed" in html
