@@ -15,3 +15,13 @@ def push_outbox() -> str:
 def pull_updates() -> str:
     run = pull.pull_updates_on_schedule()
     return f"{run.status}: {run.done} updated contacts read, {run.sent} with changes"
+
+
+def execute_run(run_id: int) -> str:
+    """Do a run an operator started (see sync/runs.py); a run already taken is left alone."""
+    from sync import runs
+
+    run = runs.execute_run(run_id)
+    if run is None:
+        return f"run {run_id} already taken"
+    return f"{run.status}: {run.done} done, {run.sent} sent, {run.failed} failed"

@@ -4,15 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts', '0004_csvimport_progress_at'),
+        ("contacts", "0004_csvimport_progress_at"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='contact',
-            name='sync_status',
-            field=models.CharField(choices=[('pending', 'Pending'), ('synced', 'Synced'), ('failed', 'Failed'), ('dismissed', 'Failure dismissed'), ('anonymized', 'Anonymized'), ('inactive', 'Inactive')], db_index=True, default='pending', max_length=20),
+            model_name="contact",
+            name="sync_status",
+            field=models.CharField(
+                choices=[
+                    ("pending", "Pending"),
+                    ("synced", "Synced"),
+                    ("failed", "Failed"),
+                    ("dismissed", "Failure dismissed"),
+                    ("anonymized", "Anonymized"),
+                    ("inactive", "Inactive"),
+                ],
+                db_index=True,
+                default="pending",
+                max_length=20,
+            ),
         ),
     ]

@@ -1,0 +1,199 @@
+"""`manage.py sync`: an operator starts the dashboard's runs from a shell and can wait for them."""
+
+import io
+import os
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from contacts.feed import read_changes
+from contacts.ingest import upsert_contact
+from sync import tasks
+from sync.models import SyncRun, SyncRunKind, SyncRunStatus, SyncRunTrigger
+from sync.push import PUSH_REQUEST_KEY, push_outbox
+from sync.runs import start_run
+from tests import queue_cluster
+from tests.conftest import transactional
+from tests.queue_cluster import running_cluster
+
+ANNA = {"email": "anna@example.nl", "first_name": "Anna", "newsletter": True}
+
+
+def sync(*args: str) -> str:
+    out = io.StringIO()
+    call_command("sync", *args, stdout=out)
+    return out.getvalue()
+
+
+def quietly_upsert(external_id: str, **fields) -> None:
+    """A shop change whose live push is not queued (as if one were already requested), so
+    only the run under test pushes it."""
+    cache.set(PUSH_REQUEST_KEY, 1, timeout=60)
+    upsert_contact(external_id=external_id, raw_fields={**ANNA, **fields})
+
+
+@pytest.fixture
+def sandbox(spotler_sandbox, catalogue):
+    spotler_sandbox.set(rate_limit=0)
+    return spotler_sandbox
+
+
+@transactional
+def test_sync_push_wait_pushes_the_outbox_on_the_queue_and_exits_when_it_succeeded(sandbox):
+    quietly_upsert("C-1")
+    with running_cluster(workers=1, extra_env={"SPOTLER_BASE_URL": sandbox.base_url}):
+        output = sync("push", "--wait", "--timeout", "60")
+    assert "Started push run #" in output
+    assert "Push run #" in output and "succeeded: 1 done, 1 sent, 0 failed" in output
+    assert sandbox.contact("C-1")["properties"]["firstName"] == "Anna"
+    # The batches the run pushed in are runs of their own; this one adds them up.
+    run = SyncRun.objects.get(kind=SyncRunKind.PUSH, total__isnull=True)
+    assert (run.status, run.sent) == (SyncRunStatus.SUCCEEDED, 1)
+    assert run.finished_at is not None
+
+
+@transactional
+def test_sync_pull_updates_reads_the_window_given_and_brings_a_spotler_edit_back(
+    sandbox, spotler_client
+):
+    quietly_upsert("C-1")
+    push_outbox(client=spotler_client)
+    sandbox.control("POST", "contacts/C-1/edit", json={"properties": {"firstName": "Ann"}})
+    since = (timezone.now() - timedelta(minutes=30)).isoformat()
+    until = (timezone.now() + timedelta(seconds=5)).isoformat()
+    with running_cluster(workers=1, extra_env={"SPOTLER_BASE_URL": sandbox.base_url}):
+        output = sync("pull-updates", "--since", since, "--until", until, "--wait",
+                      "--timeout", "60")  # fmt: skip
+    assert "succeeded: 1 done, 1 sent" in output
+    run = SyncRun.objects.get(kind=SyncRunKind.PULL_UPDATES)
+    assert run.window_start.isoformat() == since
+    assert run.window_end.isoformat() == until
+    [change] = read_changes()
+    assert change.payload["value"] == "Ann"
+
+
+@transactional
+def test_sync_wait_exits_non_zero_with_spotlers_reason_when_the_run_fails(spotler_sandbox):
+    env = {"SPOTLER_BASE_URL": spotler_sandbox.base_url, "SPOTLER_CONSUMER_SECRET": "wrong"}
+    with running_cluster(workers=1, extra_env=env):
+        # As an operator runs it: a process of its own, judged by its exit status.
+        finished = subprocess.run(
+            [sys.executable, "manage.py", "sync", "refresh-properties", "--wait",
+             "--timeout", "60"],
+            cwd=queue_cluster.ROOT, capture_output=True, text=True, timeout=90,
+            env={**os.environ, "DATABASE_URL": queue_cluster.test_database_url(),
+                 "REDIS_URL": settings.REDIS_URL},
+        )  # fmt: skip
+    assert finished.returncode != 0
+    assert "Refresh properties run #" in finished.stderr
+    assert "failed: " in finished.stderr
+    assert "401" in finished.stderr
+    run = SyncRun.objects.get(kind=SyncRunKind.REFRESH_PROPERTIES)
+    assert run.status == SyncRunStatus.FAILED
+    assert "401" in run.error
+    assert run.finished_at is not None
+
+
+def test_a_run_executed_twice_does_its_work_once(sandbox, settings):
+    settings.SPOTLER_BASE_URL = sandbox.base_url
+    quietly_upsert("C-1")
+    run = start_run(kind=SyncRunKind.PUSH, trigger=SyncRunTrigger.COMMAND)
+    first = tasks.execute_run(run.pk)
+    second = tasks.execute_run(run.pk)
+    assert first == "succeeded: 1 done, 1 sent, 0 failed"
+    assert second == f"run {run.pk} already taken"
+    assert sandbox.requests()["POST contact"] == {"204": 1}
+
+
+def test_a_run_is_queued_only_when_its_transaction_commits(db, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as queued:
+        run = start_run(kind=SyncRunKind.REFRESH_PROPERTIES, trigger=SyncRunTrigger.COMMAND)
+        assert run.status == SyncRunStatus.QUEUED
+    assert len(queued) == 1
+
+
+def test_a_pull_by_default_reads_the_last_hour_up_to_a_change_made_a_moment_ago(
+    sandbox, spotler_client, settings
+):
+    settings.SPOTLER_BASE_URL = sandbox.base_url
+    quietly_upsert("C-1")
+    push_outbox(client=spotler_client)
+    sandbox.control("POST", "contacts/C-1/edit", json={"properties": {"firstName": "Ann"}})
+    run = start_run(kind=SyncRunKind.PULL_UPDATES, trigger=SyncRunTrigger.COMMAND)
+    assert run.window_end - run.window_start == timedelta(hours=1)
+    tasks.execute_run(run.pk)
+    run.refresh_from_db()
+    assert (run.status, run.sent) == (SyncRunStatus.SUCCEEDED, 1)
+    [change] = read_changes()
+    assert change.payload["value"] == "Ann"
+
+
+def test_a_run_cancelled_while_queued_never_starts(db):
+    run = start_run(kind=SyncRunKind.PUSH, trigger=SyncRunTrigger.COMMAND)
+    SyncRun.objects.filter(pk=run.pk).update(cancel_requested=True)
+    assert tasks.execute_run(run.pk) == f"run {run.pk} already taken"
+    run.refresh_from_db()
+    assert run.status == SyncRunStatus.CANCELLED
+    assert run.finished_at is not None
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--since", "2026-11-22T10:00"], "has no time zone; add one"),
+        (["--since", "yesterday"], "is not an ISO 8601 date and time"),
+        (["--until", "2026-11-22"], "has no time zone"),
+        (["--since", "2026-11-22T10:00Z", "--until", "2026-11-22T09:00Z"], "is later than"),
+        (["--since", "2999-01-01T00:00Z"], "is later than now"),
+    ],
+)
+def test_a_pull_window_the_command_cannot_use_is_refused_saying_what_to_fix(db, args, says):
+    with pytest.raises(CommandError, match=says):
+        sync("pull-updates", *args)
+    assert not SyncRun.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "args", [["backfill"], ["pull-bounces"], ["push", "--since", "2026-11-22T10:00Z"]]
+)
+def test_runs_not_built_yet_and_windows_on_other_runs_are_refused(db, args):
+    with pytest.raises(CommandError):
+        sync(*args)
+    assert not SyncRun.objects.exists()
+
+
+def test_without_wait_the_command_says_which_run_it_started_and_how_to_follow_it(db):
+    output = sync("refresh-properties")
+    run = SyncRun.objects.get()
+    assert (run.status, run.trigger) == (SyncRunStatus.QUEUED, SyncRunTrigger.COMMAND)
+    assert f"refresh properties run #{run.pk}" in output
+    assert f"python manage.py sync watch {run.pk}" in output
+
+
+def test_watching_a_run_that_ended_reports_how_it_went(db):
+    run = SyncRun.objects.create(
+        kind=SyncRunKind.PUSH, trigger=SyncRunTrigger.COMMAND, status=SyncRunStatus.SUCCEEDED,
+        done=3, sent=2, failed=1, finished_at=timezone.now(),
+    )  # fmt: skip
+    assert "Push run #" in sync("watch", str(run.pk))
+    assert "succeeded: 3 done, 2 sent, 1 failed" in sync("watch", str(run.pk))
+    SyncRun.objects.filter(pk=run.pk).update(status=SyncRunStatus.CANCELLED)
+    with pytest.raises(CommandError, match="cancelled"):
+        sync("watch", str(run.pk))
+
+
+def test_a_run_stopped_by_a_bug_still_ends_failed_so_nobody_waits_for_it_forever(db):
+    # No work is defined for backfills yet: executing one is a bug, and it raises.
+    run = SyncRun.objects.create(kind=SyncRunKind.BACKFILL, trigger=SyncRunTrigger.COMMAND)
+    with pytest.raises(ValueError, match="No work is defined"):
+        tasks.execute_run(run.pk)
+    run.refresh_from_db()
+    assert run.status == SyncRunStatus.FAILED
+    assert "No work is defined" in run.error
+    assert run.finished_at is not None
