@@ -4,7 +4,7 @@ from functools import lru_cache
 
 from mapping.catalogue import catalogue_entries
 from mapping.editor import shop_zone
-from mapping.models import CatalogueRefresh
+from mapping.models import CatalogueRefresh, MappingVersion
 from mapping.render import CompiledMapping, compile_mapping
 from mapping.rows import row_from_json
 from mapping.versions import current_version
@@ -24,7 +24,7 @@ def mapping_in_force() -> CompiledMapping:
 
 @lru_cache(maxsize=8)
 def _compiled(version_key: tuple, refresh_key: tuple | None) -> CompiledMapping:
-    version = current_version()
+    version = MappingVersion.objects.get(pk=version_key[0])  # the very version the key names
     catalogue = catalogue_entries()
     rows = [row_from_json(r, catalogue=catalogue) for r in version.rows]
     return compile_mapping(rows, tz=shop_zone())

@@ -148,7 +148,8 @@ def _sample_errors(
             try:
                 convert(value)
             except conversions.ConversionError as error:
-                failures.append(f"“{str(value)[:30]}” {error}".replace(f"“{value}” “", "“"))
+                text = str(error)  # most messages start with the value, quoted; name it if not
+                failures.append(text if text.startswith("“") else f"“{str(value)[:30]}” {text}")
         if len(failures) > MAX_FAILING_SHARE * len(values):
             errors.append(
                 RowError(

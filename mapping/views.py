@@ -112,7 +112,9 @@ def _page(
     row_errors = _by_row(errors)
     preview_id = request.POST.get("preview_id", "")
     context = {
-        **_editor_context(rows=rows, preview_id=preview_id, row_errors=row_errors),
+        **_editor_context(
+            rows=rows, preview_id=preview_id, row_errors=row_errors, properties=properties
+        ),
         "version": version,
         "versions": MappingVersion.objects.select_related("author")[:50],
         "general_errors": row_errors.get(-1, []),
@@ -130,9 +132,14 @@ def _page(
 
 
 def _editor_context(
-    *, rows: list[dict], preview_id: str, row_errors: dict[int, list[str]] | None = None
+    *,
+    rows: list[dict],
+    preview_id: str,
+    row_errors: dict[int, list[str]] | None = None,
+    properties: list | None = None,
 ) -> dict:
-    properties, _ = editor.catalogue_for_editor()
+    if properties is None:
+        properties, _ = editor.catalogue_for_editor()
     row_errors = row_errors or {}
     return {
         "row_items": [

@@ -60,6 +60,7 @@ def test_a_type_that_cannot_take_the_real_source_values_is_refused():
     samples = {"points": ["12", "many", "lots", "3"]}
     [message] = errors_of(rows, samples)
     assert message.startswith("2 of 4 recent values of points cannot become int loyaltyPoints")
+    assert message.endswith("e.g. “many” is not a number")
     assert errors_of(rows, {"points": ["12", "40", "3", "7", "many"]}) == []
 
 
