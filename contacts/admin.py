@@ -42,7 +42,7 @@ class ContactAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["sync_status", "language"]
     search_fields = ["external_id", "email", "account_manager"]
-    readonly_fields = ["external_id_hash", "fields_hash", "created_at"]
+    readonly_fields = ["external_id_hash", "fields_hash", "field_changed_at", "created_at"]
     date_hierarchy = "changed_at"
     inlines = [OrderInline]
 

@@ -42,6 +42,7 @@ ATTEMPTS = 3
 UPDATED_FIELDS = [
     "fields",
     "fields_hash",
+    "field_changed_at",
     "email",
     "language",
     "account_manager",
@@ -121,7 +122,7 @@ def apply_items(good: list[GoodItem], *, now: datetime) -> list[BatchItemResult]
             results.append(BatchItemResult(item.index, item.external_id, outcome=outcome))
             continue
         else:
-            copy_fields(contact, fields=item.fields)
+            copy_fields(contact, fields=item.fields, now=now)
             mark_changed(contact, now=now)
             if item.key not in new:
                 changed[item.key] = contact

@@ -26,6 +26,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from bounces.models import Bounce
 from contacts.errors import (
     ContactErased,
     ContactNotFound,
@@ -70,8 +71,9 @@ def upsert_contact(*, external_id: str, raw_fields: Any) -> Outcome:
         if not created:
             if contact.fields_hash == hash_fields(fields):
                 return Outcome(contact=contact, changed=False)
-            copy_fields(contact, fields=fields)
-            mark_changed(contact)
+            now = timezone.now()
+            copy_fields(contact, fields=fields, now=now)
+            mark_changed(contact, now=now)
             contact.save()
         queue_outbox_entry(contact=contact, kind=OutboxKind.UPSERT)
     return Outcome(contact=contact, changed=True, created=created)
@@ -86,12 +88,39 @@ def clean_contact(*, external_id: Any, raw_fields: Any) -> dict[str, Any]:
     return clean_source_fields(raw_fields)
 
 
-def copy_fields(contact: Contact, *, fields: dict[str, Any]) -> None:
+def copy_fields(contact: Contact, *, fields: dict[str, Any], now: datetime) -> None:
+    """Replace the contact's source fields (in memory), noting `now` for each changed value."""
+    contact.field_changed_at = note_changed_fields(
+        contact.field_changed_at, before=contact.fields, after=fields, now=now
+    )
     contact.fields = fields
     contact.fields_hash = hash_fields(fields)
     contact.email = fields["email"]
     contact.language = text_or_blank(fields.get("language"))
     contact.account_manager = text_or_blank(fields.get("account_manager"))
+
+
+def note_changed_fields(
+    times: dict[str, str], *, before: dict[str, Any], after: dict[str, Any], now: datetime
+) -> dict[str, str]:
+    """`times` ({field: ISO moment}) with `now` for each field whose value differs.
+
+    A field that appears or is left out counts as changed; an equal value keeps its old time, so
+    a shop that resends its whole record with one edit moves only that field's time. Values
+    compare with their JSON type (`1` is not `true`), as the fields hash does.
+    """
+    missing = object()
+    stamp = now.isoformat()
+    changed = {
+        name: stamp
+        for name in before.keys() | after.keys()
+        if not same_value(before.get(name, missing), after.get(name, missing))
+    }
+    return {**times, **changed} if changed else times
+
+
+def same_value(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b
 
 
 def erase_contact(*, external_id: str) -> Outcome:
@@ -105,12 +134,14 @@ def erase_contact(*, external_id: str) -> Outcome:
         contact.external_id = None
         contact.fields = {}
         contact.fields_hash = ""
+        contact.field_changed_at = {}
         contact.email = contact.language = contact.account_manager = ""
         contact.erased_at = now
         mark_changed(contact, now=now)
         contact.save()
         # What came back from Spotler about this person is personal data too.
         Change.objects.filter(external_id=external_id).delete()
+        Bounce.objects.filter(contact=contact).delete()
     return Outcome(contact=contact, changed=True)
 
 
@@ -151,8 +182,13 @@ def record_order(
         order = create_order(
             external_id=external_id, contact=contact, ordered_at=ordered_at, value=value
         )
+        before = purchase_dates(contact)
         if widen_purchase_dates(contact, ordered_at=ordered_at):
-            mark_changed(contact)
+            now = timezone.now()
+            contact.field_changed_at = note_changed_fields(
+                contact.field_changed_at, before=before, after=purchase_dates(contact), now=now
+            )
+            mark_changed(contact, now=now)
             contact.save()
             queue_outbox_entry(contact=contact, kind=OutboxKind.UPSERT)
     return OrderOutcome(order=order, contact=contact, changed=True)
@@ -180,6 +216,14 @@ def widen_purchase_dates(contact: Contact, *, ordered_at: datetime) -> bool:
         contact.last_purchase_at = ordered_at
         changed = True
     return changed
+
+
+def purchase_dates(contact: Contact) -> dict[str, datetime | None]:
+    """The ledger's own fields, under the names the mapping reads them by."""
+    return {
+        "first_purchase_at": contact.first_purchase_at,
+        "last_purchase_at": contact.last_purchase_at,
+    }
 
 
 def lock_contact(*, external_id: str) -> Contact:
@@ -219,7 +263,7 @@ def build_contact(*, external_id: str, fields: dict[str, Any], now: datetime) ->
         created_at=now,
         sync_status=SyncStatus.PENDING,
     )
-    copy_fields(contact, fields=fields)
+    copy_fields(contact, fields=fields, now=now)
     return contact
 
 

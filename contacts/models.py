@@ -84,6 +84,10 @@ class Contact(models.Model):
     # the columns below copy the few the dashboard filters on.
     fields = models.JSONField(default=dict, blank=True)
     fields_hash = models.CharField(max_length=64, blank=True, editable=False)
+    # When the linked system last changed each field's *value* ({field: ISO 8601 moment}); the
+    # push's consent rule reads it to tell a real re-subscription from a stale "yes". Empty for
+    # contacts last changed before it was kept: their change times are unknown.
+    field_changed_at = models.JSONField(default=dict, blank=True, editable=False)
     email = models.EmailField(max_length=254, blank=True, db_index=True)
     # Kept by the database, for the dashboard's case-insensitive search by the start of an address.
     email_lower = models.GeneratedField(

@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from contacts.models import ApiToken, TokenScope
+from spotlersync.cache_outage import REDIS_DOWN, warn_redis_down
 
 TOKEN_PREFIX = "ssk_"  # noqa: S105  (marks our tokens in logs and secret scanners)
 # Writing `last_used_at` on every request would turn every read into a write; once a minute is
@@ -73,14 +74,15 @@ def authenticate_api_token(*, secret: str) -> ApiToken:
     """The token `secret` belongs to, or `TokenRefused` saying why not.
 
     Valid tokens are kept a minute in the shared cache (one database query less per call);
-    revoking one removes it there at once.
+    revoking one removes it there at once. Without the cache (Redis down) they are read from
+    the database.
     """
     token_hash = hash_token(secret)
-    token = cache.get(_cache_key(token_hash))
+    token = _cached_token(token_hash)
     if token is None:
         token = ApiToken.objects.filter(token_hash=token_hash).first()
         if token is not None and not token.is_revoked:
-            cache.set(_cache_key(token_hash), token, TOKEN_CACHE_SECONDS)
+            _cache_token(token)
     if token is None:
         raise TokenRefused(
             "invalid_token", "This API token is not valid; check it, or ask an Admin for one."
@@ -100,13 +102,37 @@ def record_token_use(*, token: ApiToken) -> None:
         return
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     token.last_used_at = now
-    cache.set(_cache_key(token.token_hash), token, TOKEN_CACHE_SECONDS)
+    _cache_token(token)
 
 
 def forget_cached_token(*, token: ApiToken) -> None:
     """Every process reads tokens through the shared cache: after a change (a revocation, a new
     scope) forget it there, so the very next call sees the change."""
-    cache.delete(_cache_key(token.token_hash))
+    try:
+        cache.delete(_cache_key(token.token_hash))
+    except REDIS_DOWN as error:
+        # While Redis is down every process reads tokens from the database, so the change holds
+        # at once; only a Redis back within TOKEN_CACHE_SECONDS could still serve the old copy.
+        warn_redis_down(
+            f"token {token.prefix}… changed without forgetting its cached copy, which lapses "
+            f"within {TOKEN_CACHE_SECONDS} s",
+            error,
+        )
+
+
+def _cached_token(token_hash: str) -> ApiToken | None:
+    try:
+        return cache.get(_cache_key(token_hash))
+    except REDIS_DOWN as error:
+        warn_redis_down("API tokens are read from the database meanwhile", error)
+        return None
+
+
+def _cache_token(token: ApiToken) -> None:
+    try:
+        cache.set(_cache_key(token.token_hash), token, TOKEN_CACHE_SECONDS)
+    except REDIS_DOWN as error:
+        warn_redis_down("API tokens are read from the database meanwhile", error)
 
 
 def _cache_key(token_hash: str) -> str:
@@ -117,7 +143,8 @@ def count_token_call(*, token: ApiToken) -> None:
     """Count one call against the token's per-minute allowance; `RateLimited` beyond it.
 
     A fixed one-minute window in the shared cache (Redis in production): cheap, and exact enough
-    to stop a runaway client without slowing a busy one.
+    to stop a runaway client without slowing a busy one. While Redis is down calls are not
+    counted: the limit guards the outbox, and refusing every call would be worse.
     """
     limit = settings.API_RATE_LIMIT
     if not limit:
@@ -125,11 +152,19 @@ def count_token_call(*, token: ApiToken) -> None:
     now = time.time()
     window = int(now // 60)
     key = f"api-calls:{token.token_hash[:16]}:{window}"
-    cache.add(key, 0, timeout=120)
     try:
-        calls = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=120)
-        calls = 1
+        calls = _count_call(key)
+    except REDIS_DOWN as error:
+        warn_redis_down("API calls are not counted against API_RATE_LIMIT meanwhile", error)
+        return
     if calls > limit:
         raise RateLimited(limit=limit, retry_after=max(1, math.ceil((window + 1) * 60 - now)))
+
+
+def _count_call(key: str) -> int:
+    cache.add(key, 0, timeout=120)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=120)
+        return 1

@@ -79,14 +79,22 @@ _Step = tuple[str, str, Callable[[Mapping], object], Callable[[object], object],
 @dataclass(frozen=True)
 class CompiledMapping:
     steps: tuple[_Step, ...]
+    # (bit, source field) of each permission row that sends: which consent field feeds which bit.
+    permission_sources: tuple[tuple[int, str], ...] = ()
 
 
 def compile_mapping(rows: Iterable[Row], *, tz: ZoneInfo) -> CompiledMapping:
     """Turn saved rows into render steps; rows that do not send (direction, broken) drop out."""
-    steps = [_compile_row(row, tz=tz) for row in rows if row.sends]
+    sending = [row for row in rows if row.sends]
+    steps = [_compile_row(row, tz=tz) for row in sending]
     # E-mail first: when it fails, the contact is blocked and the problem list says so first.
     steps.sort(key=lambda step: step[0] != EMAIL_PROPERTY)
-    return CompiledMapping(steps=tuple(steps))
+    permission_sources = tuple(
+        (int(row.options["bit"]), row.source_fields[0])
+        for row in sending
+        if row.conversion == Conversion.PERMISSION
+    )
+    return CompiledMapping(steps=tuple(steps), permission_sources=permission_sources)
 
 
 def render_contact(

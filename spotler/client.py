@@ -352,10 +352,12 @@ class SpotlerClient:
 def client_from_settings(**options: Any) -> SpotlerClient:
     """A client for `SPOTLER_BASE_URL` with `SPOTLER_CONSUMER_KEY`/`_SECRET` from settings.
 
-    Other `SpotlerClient` arguments (timeout, retry, on_retry, throttle) pass through.
+    Other `SpotlerClient` arguments (timeout, retry, on_retry, throttle) pass through; without
+    a timeout, an answer is awaited `SPOTLER_READ_TIMEOUT` seconds.
     """
     from django.conf import settings
 
+    options.setdefault("timeout", (DEFAULT_TIMEOUT[0], settings.SPOTLER_READ_TIMEOUT))
     return SpotlerClient(
         base_url=settings.SPOTLER_BASE_URL,
         consumer_key=settings.SPOTLER_CONSUMER_KEY,

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "ninja",
     "contacts",
     "sync",
+    "bounces",
 ]
 
 MIDDLEWARE = [
@@ -108,7 +109,13 @@ REDIS_URL = env.str("REDIS_URL", default="")
 # statistics there, and the dashboard reads them from the web process.
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # A Redis that is down or unreachable costs a request seconds, not minutes: the ingest
+            # API then carries on without the cache (spotlersync/cache_outage.py).
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
+        }
     }
 else:
     CACHES = {
@@ -136,6 +143,18 @@ Q_CLUSTER = {
     "save_limit": 1000,
     "ack_failures": True,
     "label": "Queue",
+    # Backfills run on a queue of their own, worked by `Q_CLUSTER_NAME=backfill manage.py
+    # qcluster`, so live changes never wait behind 100,000 contacts.
+    "ALT_CLUSTERS": {
+        "backfill": {
+            "workers": env.int("Q_BACKFILL_WORKERS", default=2),
+            # One backfill task works until its run is done; a stopped one resumes from its
+            # checkpoint (sync/backfill.py), so a long limit costs nothing.
+            "timeout": 6 * 3600,
+            "retry": 6 * 3600 + 60,
+            "max_attempts": 1,
+        },
+    },
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
@@ -179,12 +198,34 @@ SPOTLER_CONSUMER_KEY = env.str("SPOTLER_CONSUMER_KEY", default=SANDBOX_CONSUMER_
 SPOTLER_CONSUMER_SECRET = env.str("SPOTLER_CONSUMER_SECRET", default=SANDBOX_CONSUMER_SECRET)
 SPOTLER_RATE_LIMIT = env.float("SPOTLER_RATE_LIMIT", default=10)
 SPOTLER_TEMPLIST_LIMIT = env.int("SPOTLER_TEMPLIST_LIMIT", default=30)
+# Seconds the client waits for Spotler's answer to a call before counting it as failed (and
+# retrying it, as any transient failure).
+SPOTLER_READ_TIMEOUT = env.float("SPOTLER_READ_TIMEOUT", default=30)
 
 # Recurring jobs (sync/schedules.py; `manage.py setup_schedules` applies a change).
 SYNC_REFRESH_PROPERTIES_MINUTES = env.int("SYNC_REFRESH_PROPERTIES_MINUTES", default=60)
 SYNC_PULL_UPDATES_MINUTES = env.int("SYNC_PULL_UPDATES_MINUTES", default=15)
+SYNC_PULL_BOUNCES_MINUTES = env.int("SYNC_PULL_BOUNCES_MINUTES", default=60)
+# The queue (django-q2 cluster name) that works backfills; see Q_CLUSTER["ALT_CLUSTERS"].
+SYNC_BACKFILL_CLUSTER = "backfill"
+# A running run whose worker has not reported for this long is taken to have died: the
+# watchdog (the "Push pending changes" schedule) resumes it from its checkpoint.
+SYNC_RUN_STALE_SECONDS = env.int("SYNC_RUN_STALE_SECONDS", default=120)
+# Waits before a change Spotler could not take for now (even after the client's own retries) is
+# pushed again: after the first failure in a row, the second, ...; the last wait repeats.
+SYNC_PUSH_BACKOFF_SECONDS = env.list(
+    "SYNC_PUSH_BACKOFF_SECONDS", cast=int, default=[30, 120, 600, 1800, 3600]
+)
+# A contact pushed less than this many seconds ago waits until this long after that push, then
+# goes once with its latest state: a burst of edits of one contact makes two calls, not one each.
+# A single edit is not delayed. 0 switches the quiet period off.
+SYNC_PUSH_QUIET_SECONDS = env.float("SYNC_PUSH_QUIET_SECONDS", default=1.0)
 # Each pull starts this long before the previous one ended, so nothing slips between windows.
 SYNC_PULL_OVERLAP_MINUTES = env.int("SYNC_PULL_OVERLAP_MINUTES", default=60)
+# Contact timeline events (SyncEvent) older than this many days are deleted every night, except
+# each contact's latest event of each kind and every event of a contact that is still failed
+# (sync/retention.py); finished runs left without events go too.
+SYNC_EVENT_RETENTION_DAYS = env.int("SYNC_EVENT_RETENTION_DAYS", default=90)
 
 # Ingest API: calls per minute allowed per API token (0: no limit); a runaway loop in the linked
 # system gets 429 with Retry-After instead of filling the outbox.

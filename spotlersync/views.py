@@ -5,6 +5,7 @@ from contacts.models import Contact
 from mapping.catalogue import mapping_drift
 from spotlersync.queue_status import read_queue_status
 from spotlersync.roles import role_required
+from sync.models import SyncRun, SyncRunTrigger
 
 
 @role_required("view_dashboard")
@@ -13,6 +14,10 @@ def home(request: HttpRequest) -> HttpResponse:
         "queue": read_queue_status(),
         "mapping_drift": mapping_drift(),
         "failed_contacts": Contact.objects.failed().count(),
+        # Manual syncs still going (Syncs page); live pushes and scheduled pulls are left out.
+        "active_runs": SyncRun.objects.unfinished()
+        .filter(trigger__in=[SyncRunTrigger.DASHBOARD, SyncRunTrigger.COMMAND])
+        .order_by("-id")[:5],
     }
     return render(request, "spotlersync/home.html", context)
 

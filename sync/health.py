@@ -7,6 +7,7 @@ from statistics import median, quantiles
 from django.db.models import Count, F, Max, Min, Q
 from django.db.models.functions import TruncHour
 from django.utils import timezone
+from django_q.models import Schedule
 
 from mapping.models import CatalogueRefresh
 from spotlersync.queue_status import QueueStatus, read_queue_status
@@ -128,6 +129,9 @@ def _schedules(*, now: datetime) -> list[ScheduleHealth]:
         "sync.tasks.pull_updates": SyncRun.objects.filter(
             kind=SyncRunKind.PULL_UPDATES, status=SyncRunStatus.SUCCEEDED
         ).aggregate(at=Max("finished_at"))["at"],
+        "sync.tasks.pull_bounces": SyncRun.objects.filter(
+            kind=SyncRunKind.PULL_BOUNCES, status=SyncRunStatus.SUCCEEDED
+        ).aggregate(at=Max("finished_at"))["at"],
         "mapping.tasks.refresh_catalogue": CatalogueRefresh.objects.filter(ok=True).aggregate(
             at=Max("fetched_at")
         )["at"],
@@ -135,6 +139,7 @@ def _schedules(*, now: datetime) -> list[ScheduleHealth]:
             kind=SyncRunKind.PUSH, status=SyncRunStatus.SUCCEEDED
         ).aggregate(at=Max("finished_at"))["at"],
     }
+    next_runs = dict(Schedule.objects.values_list("name", "next_run"))
     result = []
     for job in scheduled_jobs():
         at = last_success.get(job.func)
@@ -143,6 +148,12 @@ def _schedules(*, now: datetime) -> list[ScheduleHealth]:
             oldest = OutboxEntry.objects.pending().aggregate(o=Min("created_at"))["o"]
             overdue = oldest is not None and now - oldest > timedelta(minutes=2 * job.minutes + 1)
             note = "runs when there is something to push"
+        elif job.func not in last_success:
+            # Housekeeping leaves no record of its own: it is late when its schedule has fallen
+            # behind, i.e. no cluster has taken it for a whole interval.
+            next_run = next_runs.get(job.name)
+            overdue = next_run is None or now - next_run > timedelta(minutes=job.minutes)
+            note = "not set up: run manage.py setup_schedules" if next_run is None else ""
         else:
             overdue = at is None or now - at > timedelta(minutes=2 * job.minutes)
             note = "never succeeded yet" if at is None else ""

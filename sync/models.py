@@ -129,6 +129,8 @@ class SyncRun(models.Model):
         indexes = [
             models.Index(fields=["kind", "status", "-created_at"]),
             models.Index(fields=["status", "-finished_at"]),
+            # The runs page lists manual runs among many live-push batches.
+            models.Index(fields=["trigger", "-id"]),
         ]
 
     def __str__(self) -> str:
@@ -254,3 +256,37 @@ class PullWatermark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} until {self.until:%Y-%m-%d %H:%M}"
+
+
+class ChunkStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    IN_FLIGHT = "in_flight", "In flight"
+    DONE = "done", "Done"
+
+
+class BackfillChunk(models.Model):
+    """A slice of a backfill's contacts: the unit its workers claim, and its checkpoint.
+
+    The contacts are fixed when the run starts, so a resumed run sends exactly what is left;
+    a chunk in flight whose worker stopped reporting is taken again by another worker.
+    """
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="chunks")
+    number = models.PositiveIntegerField()
+    contact_ids = models.JSONField(default=list)
+    status = models.CharField(
+        max_length=20, choices=ChunkStatus.choices, default=ChunkStatus.PENDING
+    )
+    claim = models.CharField(max_length=32, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["run", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "number"], name="one_chunk_number_per_run")
+        ]
+        indexes = [models.Index(fields=["run", "status", "number"])]
+
+    def __str__(self) -> str:
+        return f"chunk {self.number} of run {self.run_id} ({self.status})"

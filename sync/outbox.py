@@ -4,6 +4,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from contacts.models import Contact
+from spotlersync.cache_outage import REDIS_DOWN, warn_redis_down
 from sync.models import OutboxEntry, OutboxKind, OutboxStatus
 from sync.push import request_push
 
@@ -16,7 +17,7 @@ def queue_outbox_entry(*, contact: Contact, kind: OutboxKind) -> OutboxEntry:
         # Only the anonymization itself may still name the person (Spotler needs the id).
         contact.outbox_entries.update(external_id="")
         contact.outbox_entries.pending().update(status=OutboxStatus.SUPERSEDED)
-    transaction.on_commit(request_push)
+    transaction.on_commit(ask_for_push)
     return OutboxEntry.objects.create(
         contact=contact, external_id=contact.external_id or "", kind=kind
     )
@@ -31,8 +32,18 @@ def queue_upserts(*, contacts: list[Contact]) -> list[OutboxEntry]:
         for contact in contacts
     ]
     if entries:
-        transaction.on_commit(request_push)
+        transaction.on_commit(ask_for_push)
     return OutboxEntry.objects.bulk_create(entries)
+
+
+def ask_for_push() -> None:
+    """Ask for a push once the change is committed. With Redis (cache and broker) down the
+    change is in the outbox all the same: say so and carry on, and the one-minute "Push pending
+    changes" schedule sends it once Redis is back."""
+    try:
+        request_push()
+    except REDIS_DOWN as error:
+        warn_redis_down("changes wait in the outbox for the scheduled push", error)
 
 
 def queue_contacts(*, contacts: QuerySet[Contact], chunk: int = 1000) -> int:

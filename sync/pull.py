@@ -4,20 +4,28 @@ Results go to the contact's `SpotlerState` (the shop's own fields are left as th
 them), to `SpotlerConsent` (which the push's consent rule reads), to the changes feed for the
 linked system, and to the contact's timeline. Windows overlap; each change is applied once
 (by Spotler's `lastChanged`), and echoes of our own pushes are recognised and ignored.
+
+A page is applied in a handful of statements, whatever its size: its contacts with their last
+pushed payloads, their Spotler states (locked), then bulk writes, the feed last (its lock is
+held until the commit). Two pulls applying the same new contact at once: the second one's
+INSERT of its state fails on the unique key after the first commits, and its page is applied
+again against what the first wrote, so nothing is published twice.
 """
 
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import IntegrityError, transaction
+from django.db.models import F, JSONField, OuterRef, Subquery
 from django.utils import timezone
 
 import spotler
-from contacts.feed import publish_change
-from contacts.models import ChangeKind, Contact
+from contacts.feed import publish_changes
+from contacts.models import Change, ChangeKind, Contact
 from mapping.render import EMAIL_PROPERTY, PERMISSIONS_PROPERTY, Conversion
 from mapping.versions import current_version
 from sync.models import (
@@ -33,8 +41,13 @@ from sync.models import (
     UnknownContact,
 )
 
-PAGE_SIZE = 100
+# Spotler documents no maximum (spotler-api.md §2.7; the sandbox allows 1,000). At the rate limit
+# (10 calls/s) pages of 100 alone would make 50,000 updated contacts take 50 s.
+PAGE_SIZE = 500
 FIRST_WINDOW = timedelta(days=1)  # how far back the very first scheduled pull looks
+# A page whose new states collided with a concurrent pull is applied again; more than a few
+# collisions in a row would be a bug, not a race.
+ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -72,12 +85,14 @@ def pull_updates(
         for page in client.iter_updated_contact_pages(
             since=since, until=until, page_size=PAGE_SIZE, after=after
         ):
-            for item in page.items:
-                counted = apply_update(
-                    item, rows=rows, email_owned=version.email_owned_by_linked_system, run=run
+            counted = Counter(
+                apply_updates(
+                    page.items, rows=rows, email_owned=version.email_owned_by_linked_system, run=run
                 )
-                setattr(run, counted, getattr(run, counted) + 1)
-                run.done += 1
+            )
+            run.sent += counted["sent"]
+            run.skipped += counted["skipped"]
+            run.done += len(page.items)
             run.checkpoint = {"after": page.after} if page.after is not None else {}
             run.heartbeat_at = timezone.now()
             run.save(
@@ -93,8 +108,12 @@ def pull_updates(
 
 
 def pull_updates_on_schedule(*, client: spotler.SpotlerClient | None = None) -> SyncRun:
-    """The scheduled pull: from a little before the last watermark up to now."""
-    now = timezone.now()
+    """The scheduled pull: from a little before the last watermark up to now.
+
+    "Now" is rounded up to the next whole second: the client sends whole seconds and the end
+    may be exclusive, and a backfill pulls first to see every change made until this moment.
+    """
+    now = timezone.now().replace(microsecond=0) + timedelta(seconds=1)
     overlap = timedelta(minutes=settings.SYNC_PULL_OVERLAP_MINUTES)
     mark = PullWatermark.objects.filter(kind=SyncRunKind.PULL_UPDATES).first()
     since = (mark.until - overlap) if mark else now - FIRST_WINDOW
@@ -122,34 +141,117 @@ def apply_update(
     item: spotler.Contact, *, rows: list[BackRow], email_owned: bool, run: SyncRun
 ) -> str:
     """Apply one updated contact; returns which run counter it adds to (sent/skipped)."""
-    contact = (
-        Contact.objects.filter(external_id=item.external_id).first() if item.external_id else None
-    )
-    if contact is None:
-        _record_unknown(item.external_id or "(none)")
-        return "skipped"
+    [counted] = apply_updates([item], rows=rows, email_owned=email_owned, run=run)
+    return counted
+
+
+def apply_updates(
+    items: list[spotler.Contact], *, rows: list[BackRow], email_owned: bool, run: SyncRun | None
+) -> list[str]:
+    """Apply a page of updated contacts; per item, the run counter it adds to (sent/skipped).
+
+    The same contact twice in a page: the later entry is applied after the earlier one, as
+    if it came on the next page.
+    """
+    counted: list[str] = []
+    for part in _parts_without_repeats(items):
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                with transaction.atomic():
+                    counted += _apply_part(part, rows=rows, email_owned=email_owned, run=run)
+                break
+            except IntegrityError:
+                if attempt == ATTEMPTS:
+                    raise
+    return counted
+
+
+@dataclass
+class _Writes:
+    """What applying a part of a page writes, collected to be written in bulk."""
+
+    new_states: list[SpotlerState] = field(default_factory=list)
+    states: list[SpotlerState] = field(default_factory=list)
+    consents: list[SpotlerConsent] = field(default_factory=list)
+    events: list[SyncEvent] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+
+
+def _apply_part(items, *, rows, email_owned, run) -> list[str]:
+    contacts = _known_contacts([i.external_id for i in items if i.external_id])
+    states = {
+        s.contact_id: s
+        for s in SpotlerState.objects.select_for_update()
+        .filter(contact_id__in=[pk for pk, _ in contacts.values()])
+        .order_by("contact_id")
+    }
+    writes, counted = _Writes(), []
+    for item in items:
+        found = contacts.get(item.external_id) if item.external_id else None
+        if found is None:
+            writes.unknown.append(item.external_id or "(none)")
+            counted.append("skipped")
+            continue
+        pk, pushed = found
+        applied = _apply_item(item, pk=pk, state=states.get(pk), pushed=pushed or {}, rows=rows,
+                              email_owned=email_owned, run=run, writes=writes)  # fmt: skip
+        counted.append("sent" if applied else "skipped")
+    _write(writes)
+    return counted
+
+
+def _apply_item(item, *, pk, state, pushed, rows, email_owned, run, writes: _Writes) -> bool:
+    """Collect one known contact's writes; False when there is nothing new to report."""
     changed_at = item.last_changed or timezone.now()
-    with transaction.atomic():
-        state = SpotlerState.objects.select_for_update().filter(contact=contact).first()
-        if state is not None and state.last_changed >= changed_at:
-            return "skipped"  # this change (or a later one) was applied already
-        pushed = _last_pushed(contact)
-        changes = _profile_changes(item, rows=rows, state=state, pushed=pushed)
-        permission_changes = _permission_changes(item, rows=rows, state=state, pushed=pushed)
-        _save_state(contact, item, state=state, changed_at=changed_at)
-        for bit, enabled in permission_changes:
-            SpotlerConsent.objects.update_or_create(
-                contact=contact, bit=bit, defaults={"enabled": enabled, "changed_at": changed_at}
-            )
-        published = _publish(contact, changes, permission_changes, rows=rows,
-                             email_owned=email_owned, changed_at=changed_at)  # fmt: skip
-        if published:
-            received = {"properties": changes, "permissions": dict(permission_changes)}
-            SyncEvent.objects.create(
-                contact=contact, run=run, kind=SyncEventKind.PULL, ok=True,
-                payload=received, answer="; ".join(published),
-            )  # fmt: skip
-    return "sent" if published else "skipped"
+    if state is not None and state.last_changed >= changed_at:
+        return False  # this change (or a later one) was applied already
+    changes = _profile_changes(item, rows=rows, state=state, pushed=pushed)
+    permission_changes = _permission_changes(item, rows=rows, state=state, pushed=pushed)
+    _collect_state(pk, item, state=state, changed_at=changed_at, writes=writes)
+    writes.consents += [
+        SpotlerConsent(contact_id=pk, bit=bit, enabled=enabled, changed_at=changed_at)
+        for bit, enabled in permission_changes
+    ]
+    published = _publish(item.external_id, changes, permission_changes, rows=rows,
+                         email_owned=email_owned, changed_at=changed_at, writes=writes)  # fmt: skip
+    if published:
+        received = {"properties": changes, "permissions": dict(permission_changes)}
+        writes.events.append(
+            SyncEvent(contact_id=pk, run=run, kind=SyncEventKind.PULL, ok=True,
+                      payload=received, answer="; ".join(published))
+        )  # fmt: skip
+    return bool(published)
+
+
+def _known_contacts(external_ids: list[str]) -> dict[str, tuple[int, dict | None]]:
+    """By external id: the contact's pk and the payload of its last successful push."""
+    last_push = (
+        SyncEvent.objects.filter(contact=OuterRef("pk"), kind=SyncEventKind.PUSH, ok=True)
+        .order_by("-at", "-id")
+        .values("payload")[:1]
+    )
+    found = (
+        Contact.objects.filter(external_id__in=external_ids)
+        .order_by()  # not the list order: PostgreSQL would walk that index instead
+        .annotate(pushed=Subquery(last_push, output_field=JSONField()))
+        .values_list("external_id", "pk", "pushed")
+    )
+    return {external_id: (pk, pushed) for external_id, pk, pushed in found}
+
+
+def _parts_without_repeats(items: list[spotler.Contact]) -> Iterator[list[spotler.Contact]]:
+    part: list[spotler.Contact] = []
+    seen: set[str] = set()
+    for item in items:
+        if item.external_id and item.external_id in seen:
+            yield part
+            part, seen = [], set()
+        part.append(item)
+        if item.external_id:
+            seen.add(item.external_id)
+    if part:
+        yield part
 
 
 def _profile_changes(item, *, rows, state, pushed) -> dict[str, Any]:
@@ -185,7 +287,9 @@ def _permission_changes(item, *, rows, state, pushed) -> list[tuple[int, bool]]:
     return changes
 
 
-def _publish(contact, changes, permission_changes, *, rows, email_owned, changed_at) -> list[str]:
+def _publish(
+    external_id, changes, permission_changes, *, rows, email_owned, changed_at, writes: _Writes
+) -> list[str]:
     lines = []
     by_property = {r.property: r for r in rows if r.bit is None}
     by_bit = {r.bit: r for r in rows if r.bit is not None}
@@ -195,8 +299,8 @@ def _publish(contact, changes, permission_changes, *, rows, email_owned, changed
             "field": by_property[prop].source_field, "property": prop, "value": value,
             "changed_at": changed_at.isoformat(), "owned_by_linked_system": owned,
         }  # fmt: skip
-        publish_change(
-            kind=ChangeKind.PROFILE_CHANGED, external_id=contact.external_id, payload=payload
+        writes.changes.append(
+            Change(kind=ChangeKind.PROFILE_CHANGED, external_id=external_id, payload=payload)
         )
         lines.append(
             f"{prop} changed in Spotler" + (" (reported only: the shop owns it)" if owned else "")
@@ -206,43 +310,61 @@ def _publish(contact, changes, permission_changes, *, rows, email_owned, changed
             "field": by_bit[bit].source_field, "bit": bit, "enabled": enabled,
             "changed_at": changed_at.isoformat(),
         }  # fmt: skip
-        publish_change(
-            kind=ChangeKind.PERMISSION_CHANGED, external_id=contact.external_id, payload=payload
+        writes.changes.append(
+            Change(kind=ChangeKind.PERMISSION_CHANGED, external_id=external_id, payload=payload)
         )
         lines.append(f"permission {bit} switched {'on' if enabled else 'off'} in Spotler")
     return lines
 
 
-def _save_state(contact, item, *, state, changed_at) -> None:
+def _collect_state(pk, item, *, state, changed_at, writes: _Writes) -> None:
     values = {
         "last_changed": changed_at,
         "properties": {k: v for k, v in item.properties.items() if _jsonable(v)},
         "permissions": {str(k): v for k, v in item.permissions.items()},
     }
     if state is None:
-        SpotlerState.objects.create(contact=contact, **values)
+        writes.new_states.append(SpotlerState(contact_id=pk, **values))
     else:
-        SpotlerState.objects.filter(pk=state.pk).update(**values)
+        # Unsaved, so that the bulk upsert below updates the locked row by its contact.
+        writes.states.append(SpotlerState(contact_id=pk, **values))
 
 
-def _last_pushed(contact: Contact) -> dict:
-    event = (
-        SyncEvent.objects.filter(contact=contact, kind=SyncEventKind.PUSH, ok=True)
-        .order_by("-at", "-id")
-        .values_list("payload", flat=True)
-        .first()
+def _write(writes: _Writes) -> None:
+    """Everything a part of a page collected, a statement per table; the feed last."""
+    # A plain INSERT: a concurrent pull that created one of these states first makes it fail.
+    SpotlerState.objects.bulk_create(writes.new_states)
+    SpotlerState.objects.bulk_create(
+        writes.states, update_conflicts=True, unique_fields=["contact"],
+        update_fields=["last_changed", "properties", "permissions", "pulled_at"],
+    )  # fmt: skip
+    SpotlerConsent.objects.bulk_create(
+        writes.consents, update_conflicts=True, unique_fields=["contact", "bit"],
+        update_fields=["enabled", "changed_at"],
+    )  # fmt: skip
+    SyncEvent.objects.bulk_create(writes.events)
+    _record_unknown(writes.unknown)
+    publish_changes(writes.changes)
+
+
+def _record_unknown(external_ids: list[str]) -> None:
+    """Count each externalId the ledger does not know (one more for each time it is seen)."""
+    seen = Counter(external_ids)
+    known = set(
+        UnknownContact.objects.filter(external_id__in=seen).values_list("external_id", flat=True)
     )
-    return event or {}
-
-
-def _record_unknown(external_id: str) -> None:
-    updated = UnknownContact.objects.filter(external_id=external_id).update(
-        times_seen=F("times_seen") + 1
+    for times in set(seen.values()):
+        UnknownContact.objects.filter(
+            external_id__in=[e for e in known if seen[e] == times]
+        ).update(times_seen=F("times_seen") + times)
+    UnknownContact.objects.bulk_create(
+        [
+            UnknownContact(external_id=e, source=SyncRunKind.PULL_UPDATES, times_seen=n)
+            for e, n in seen.items()
+            if e not in known
+        ],
+        ignore_conflicts=True,
     )
-    if not updated:
-        UnknownContact.objects.get_or_create(
-            external_id=external_id, defaults={"source": SyncRunKind.PULL_UPDATES}
-        )
 
 
 def _jsonable(value: object) -> bool:

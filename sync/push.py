@@ -6,12 +6,15 @@ with `POST contact` (update=true); backfills use `POST contact/list` (see backfi
 """
 
 import logging
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Min, Q
 from django.utils import timezone
 
 import spotler
@@ -20,7 +23,7 @@ from mapping.catalogue import catalogue_entries
 from mapping.current import mapping_in_force
 from mapping.render import PERMISSIONS_PROPERTY, CompiledMapping, render_contact
 from mapping.source import source_fields_of
-from sync.consent import guard_permissions
+from sync.consent import guard_permissions, shop_consent_changed_at
 from sync.explain import explain, explain_batch_code
 from sync.models import (
     OutboxEntry,
@@ -41,8 +44,6 @@ logger = logging.getLogger(__name__)
 BATCH_SIZE = 100  # Spotler's most per POST contact/list (spotler-api.md §5.2)
 BATCH_THRESHOLD = 10  # from this many plain upserts claimed at once, they go in batches
 LEASE = timedelta(minutes=10)  # an in-flight claim older than this belonged to a dead worker
-# Waits after a push that failed transiently even after the client's own retries.
-BACKOFF = [timedelta(seconds=s) for s in (30, 120, 600, 1800, 3600)]
 
 
 @dataclass
@@ -91,6 +92,7 @@ def push_outbox(
         if len(plain) >= BATCH_THRESHOLD
         else {}
     )
+    retried: list[str] = []  # Spotler's answers to the contacts to be tried again later
     for contact in contacts:
         outcome = batched.get(contact.pk) or push_contact(
             contact, kinds=kinds_by_contact.get(contact.pk, set()),
@@ -101,14 +103,43 @@ def push_outbox(
         run.sent += outcome.ok and not outcome.skipped
         run.failed += not outcome.ok and not outcome.transient
         run.skipped += outcome.skipped or outcome.transient
-    run.status = SyncRunStatus.SUCCEEDED
+        if outcome.transient:
+            retried.append(outcome.answer)
+    run.status, run.error = SyncRunStatus.SUCCEEDED, ""
+    if retried and not run.sent:
+        # Nothing got through (Spotler down): the run must not read as a success.
+        run.status = SyncRunStatus.FAILED
+        run.error = nothing_accepted(run, retried=retried, contact_ids=contact_ids)
     run.finished_at = timezone.now()
     run.save()
     return run
 
 
+def nothing_accepted(run: SyncRun, *, retried: list[str], contact_ids: list[int]) -> str:
+    """Why a batch got nothing through, and when its contacts are tried again."""
+    retry_at = OutboxEntry.objects.filter(
+        contact_id__in=contact_ids, status=OutboxStatus.PENDING, not_before__isnull=False
+    ).aggregate(at=Min("not_before"))["at"]
+    when = f"from {timezone.localtime(retry_at):%H:%M}" if retry_at else "later"
+    if run.done == 1:
+        head = f"Spotler did not accept the contact; it is retried {when}"
+    elif len(retried) == run.done:
+        head = f"Spotler did not accept any of {run.done} contacts; they are retried {when}"
+    else:
+        head = (
+            f"Spotler did not accept any of {run.done} contacts; {len(retried)} of them are "
+            f"retried {when}"
+        )
+    return f"{head} (reason: {retried[0]})"
+
+
 def claim_contacts(*, limit: int) -> tuple[str, list[int]]:
-    """Take the oldest ready contacts no other worker holds; (claim token, contact ids)."""
+    """Take the oldest ready contacts no other worker holds; (claim token, contact ids).
+
+    A contact claimed less than SYNC_PUSH_QUIET_SECONDS ago is held back until that long after
+    its claim (the push task waits for it: `wait_for_held_contacts`), so edits that keep coming
+    while it is pushed go in one more call, with its latest state, instead of one call each.
+    """
     now = timezone.now()
     OutboxEntry.objects.filter(status=OutboxStatus.IN_FLIGHT, claimed_at__lt=now - LEASE).update(
         status=OutboxStatus.PENDING, claim=""
@@ -130,9 +161,9 @@ def claim_contacts(*, limit: int) -> tuple[str, list[int]]:
             .values_list("pk", flat=True)
         )
         busy = set(
-            OutboxEntry.objects.filter(
-                contact_id__in=locked, status=OutboxStatus.IN_FLIGHT
-            ).values_list("contact_id", flat=True)
+            OutboxEntry.objects.filter(contact_id__in=locked)
+            .filter(Q(status=OutboxStatus.IN_FLIGHT) | Q(claimed_at__gt=now - quiet_period()))
+            .values_list("contact_id", flat=True)
         )
         mine = [pk for pk in locked if pk not in busy]
         OutboxEntry.objects.filter(contact_id__in=mine, status=OutboxStatus.PENDING).update(
@@ -171,7 +202,7 @@ def settle_entries(*, token: str, contact: Contact, outcome: Outcome) -> None:
             entries.update(status=OutboxStatus.DONE, last_error="", claim="")
         elif outcome.transient:
             attempts = max(entries.values_list("attempts", flat=True), default=0) + 1
-            wait = BACKOFF[min(attempts, len(BACKOFF)) - 1]
+            wait = backoff(attempts)
             entries.update(
                 status=OutboxStatus.PENDING, claim="", attempts=attempts,
                 last_error=outcome.answer, not_before=now + wait,
@@ -179,6 +210,13 @@ def settle_entries(*, token: str, contact: Contact, outcome: Outcome) -> None:
         else:
             entries.update(status=OutboxStatus.FAILED, last_error=outcome.answer, claim="")
         _update_contact_state(contact, outcome=outcome, now=now)
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait after the `attempts`-th transient failure in a row (even after the client's
+    own retries), from SYNC_PUSH_BACKOFF_SECONDS; the last wait repeats."""
+    waits = settings.SYNC_PUSH_BACKOFF_SECONDS
+    return timedelta(seconds=waits[min(attempts, len(waits)) - 1])
 
 
 def _update_contact_state(contact: Contact, *, outcome: Outcome, now) -> None:
@@ -213,8 +251,13 @@ class Prepared:
     notes: list[str]
 
 
-def _prepare_upsert(contact: Contact, *, mapping: CompiledMapping) -> Prepared | Outcome:
-    """The contact as Spotler should receive it, or the Outcome saying why it cannot go."""
+def _prepare_upsert(
+    contact: Contact, *, mapping: CompiledMapping, spotler_off_at: dict | None = None
+) -> Prepared | Outcome:
+    """The contact as Spotler should receive it, or the Outcome saying why it cannot go.
+
+    `spotler_off_at` ({bit: when Spotler reported it off}) is read here unless the caller
+    loaded it for many contacts at once."""
     rendered = render_contact(
         external_id=contact.external_id, fields=source_fields_of(contact), mapping=mapping
     )
@@ -227,8 +270,8 @@ def _prepare_upsert(contact: Contact, *, mapping: CompiledMapping) -> Prepared |
     properties = dict(rendered.payload["properties"])
     permissions, held = guard_permissions(
         properties.pop(PERMISSIONS_PROPERTY, []),
-        spotler_off_at=_spotler_off_at(contact),
-        shop_changed_at={},  # not tracked per field yet: Spotler's "off" always wins
+        spotler_off_at=_spotler_off_at(contact) if spotler_off_at is None else spotler_off_at,
+        shop_changed_at=shop_consent_changed_at(contact, mapping=mapping),
     )
     payload = {"externalId": contact.external_id, "properties": {**properties}}
     if permissions:
@@ -256,13 +299,20 @@ def _upsert(contact: Contact, *, client, mapping: CompiledMapping, run) -> Outco
 def upsert_many(
     contacts: list[Contact], *, client, mapping: CompiledMapping, run
 ) -> dict[int, Outcome]:
-    """Upsert contacts 100 per `POST contact/list` call; one outcome per contact."""
+    """Upsert contacts 100 per `POST contact/list` call; one outcome per contact.
+
+    What every contact needs from the database is read, and its timeline event written, once
+    for all of them, so a backfill costs a few queries per 100 contacts, not per contact."""
     outcomes: dict[int, Outcome] = {}
     ready: list[Prepared] = []
+    events: list[SyncEvent] = []
+    off_at = _spotler_off_at_many([c.pk for c in contacts])
     for contact in contacts:
-        prepared = _prepare_upsert(contact, mapping=mapping)
+        prepared = _prepare_upsert(
+            contact, mapping=mapping, spotler_off_at=off_at.get(contact.pk, {})
+        )
         if isinstance(prepared, Outcome):
-            outcomes[contact.pk] = _record(contact, run, SyncEventKind.PUSH, prepared)
+            outcomes[contact.pk] = _record(contact, run, SyncEventKind.PUSH, prepared, events)
         else:
             ready.append(prepared)
     for start in range(0, len(ready), BATCH_SIZE):
@@ -272,7 +322,7 @@ def upsert_many(
         except spotler.SpotlerError as error:
             for p in chunk:
                 outcomes[p.contact.pk] = _record(
-                    p.contact, run, SyncEventKind.PUSH, _failure(error, p.payload)
+                    p.contact, run, SyncEventKind.PUSH, _failure(error, p.payload), events
                 )
             continue
         by_id = {r.external_id: r for r in results if r.external_id}
@@ -286,7 +336,8 @@ def upsert_many(
                 outcome = Outcome(
                     ok=False, answer=explain_batch_code(str(code), message), payload=p.payload
                 )
-            outcomes[p.contact.pk] = _record(p.contact, run, SyncEventKind.PUSH, outcome)
+            outcomes[p.contact.pk] = _record(p.contact, run, SyncEventKind.PUSH, outcome, events)
+    SyncEvent.objects.bulk_create(events, batch_size=500)
     return outcomes
 
 
@@ -332,17 +383,33 @@ def _failure(error: spotler.SpotlerError, payload: dict) -> Outcome:
     return Outcome(ok=False, transient=not error.permanent, answer=explain(error), payload=payload)
 
 
-def _record(contact: Contact, run, kind: str, outcome: Outcome) -> Outcome:
-    SyncEvent.objects.create(
+def _record(
+    contact: Contact, run, kind: str, outcome: Outcome, events: list[SyncEvent] | None = None
+) -> Outcome:
+    """The call on the contact's timeline: written now, or added to `events` to write in bulk."""
+    event = SyncEvent(
         contact=contact, run=run, kind=kind, ok=outcome.ok, payload=outcome.payload,
         answer=outcome.answer,
     )  # fmt: skip
+    if events is None:
+        event.save()
+    else:
+        events.append(event)
     return outcome
 
 
 def _spotler_off_at(contact: Contact) -> dict:
     consents = SpotlerConsent.objects.filter(contact=contact, enabled=False)
     return {c.bit: c.changed_at for c in consents}
+
+
+def _spotler_off_at_many(contact_ids: list[int]) -> dict[int, dict]:
+    """{contact id: {bit: when Spotler reported it off}} for many contacts in one query."""
+    off: dict[int, dict] = {}
+    consents = SpotlerConsent.objects.filter(contact_id__in=contact_ids, enabled=False)
+    for contact_id, bit, changed_at in consents.values_list("contact_id", "bit", "changed_at"):
+        off.setdefault(contact_id, {})[bit] = changed_at
+    return off
 
 
 def _permission_bits() -> list[int] | None:
@@ -374,3 +441,48 @@ def clear_push_request() -> None:
     from django.core.cache import cache
 
     cache.delete(PUSH_REQUEST_KEY)
+
+
+HELD_WAIT_KEY = "sync:push-waits-for-held"
+# Past the sleep itself; the mark of a waiter that died expires after this.
+HELD_WAIT_SLACK_SECONDS = 10
+
+
+def quiet_period() -> timedelta:
+    return timedelta(seconds=settings.SYNC_PUSH_QUIET_SECONDS)
+
+
+def held_until() -> datetime | None:
+    """When the first contact held back by its quiet period may go; None if none is waiting."""
+    now = timezone.now()
+    ready = OutboxEntry.objects.pending().filter(
+        Q(not_before__isnull=True) | Q(not_before__lte=now)
+    )
+    claims = OutboxEntry.objects.filter(
+        contact_id__in=ready.values("contact_id"), claimed_at__gt=now - quiet_period()
+    ).values_list("contact_id", "claimed_at")
+    last_claim: dict[int, datetime] = {}
+    for contact_id, claimed_at in claims:
+        last_claim[contact_id] = max(claimed_at, last_claim.get(contact_id, claimed_at))
+    return min(last_claim.values()) + quiet_period() if last_claim else None
+
+
+def wait_for_held_contacts(*, sleep: Callable[[float], None] = time.sleep) -> bool:
+    """Sleep until the first held contact may go; True if the caller should drain again.
+
+    False when none is held, or another push task already waits for them: one task waits, and
+    it checks again after each wait, so a held change never waits for the minutely schedule.
+    """
+    from django.core.cache import cache
+
+    until = held_until()
+    if until is None:
+        return False
+    seconds = (until - timezone.now()).total_seconds()
+    if not cache.add(HELD_WAIT_KEY, 1, timeout=seconds + HELD_WAIT_SLACK_SECONDS):
+        return False
+    try:
+        sleep(max(0.0, seconds) + 0.01)  # not a moment early: it would find it still held
+    finally:
+        cache.delete(HELD_WAIT_KEY)
+    return True

@@ -7,17 +7,29 @@ of the same run does nothing. Expected failures end as a FAILED run with the rea
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from mapping import catalogue
-from sync import pull, push
-from sync.models import SyncRun, SyncRunKind, SyncRunStatus
+from sync import backfill, pull, pull_bounces, push
+from sync.models import SyncRun, SyncRunKind, SyncRunStatus, SyncRunTrigger
 
-# What an operator may start here; backfill and the bounce pull are not built yet.
-STARTABLE = (SyncRunKind.PUSH, SyncRunKind.PULL_UPDATES, SyncRunKind.REFRESH_PROPERTIES)
+STARTABLE = (
+    SyncRunKind.PUSH,
+    SyncRunKind.BACKFILL,
+    SyncRunKind.PULL_UPDATES,
+    SyncRunKind.PULL_BOUNCES,
+    SyncRunKind.REFRESH_PROPERTIES,
+)
+PULLS = (SyncRunKind.PULL_UPDATES, SyncRunKind.PULL_BOUNCES)
 DEFAULT_PULL_WINDOW = timedelta(hours=1)
+# A backfill's filters (all optional; together they narrow the contacts sent):
+#   failed_only: bool, language: str, account_manager: str, ids: [external id, ...]
+# and "changed since" is the run's window_start.
+BACKFILL_FILTERS = ("failed_only", "language", "account_manager", "ids")
 FINISHED = (SyncRunStatus.SUCCEEDED, SyncRunStatus.FAILED, SyncRunStatus.CANCELLED)
 
 
@@ -28,20 +40,26 @@ def start_run(
     requested_by: AbstractBaseUser | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    filters: dict | None = None,
 ) -> SyncRun:
     """Record a queued run of `kind` and queue its execution once the transaction commits.
 
     A pull's window defaults to the hour before `until` (itself defaulting to now); it is
-    fixed on the run here, so a redelivered task reads the same window.
+    fixed on the run here, so a redelivered task reads the same window. A backfill takes
+    `filters` (see BACKFILL_FILTERS) and `since` ("changed since"); without any it sends
+    every contact. Backfills run on their own queue, so live changes never wait behind them.
     """
-    from django_q.tasks import async_task
-
-    from sync import tasks
-
     if kind not in STARTABLE:
         raise ValueError(f"A {kind} run cannot be started yet.")
     window_start = window_end = None
-    if kind == SyncRunKind.PULL_UPDATES:
+    filters = clean_filters(filters) if kind == SyncRunKind.BACKFILL else filters
+    if filters and kind != SyncRunKind.BACKFILL:
+        raise ValueError(f"A {kind} run takes no filters.")
+    if kind == SyncRunKind.BACKFILL:
+        if until:
+            raise ValueError("A backfill sends contacts changed since a moment; it has no end.")
+        window_start = since
+    elif kind in PULLS:
         # The client sends whole seconds, and the end may be exclusive (the sandbox's is):
         # "now" is rounded up so that changes made in this very second are read too.
         window_end = until or timezone.now().replace(microsecond=0) + timedelta(seconds=1)
@@ -52,14 +70,57 @@ def start_run(
         raise ValueError(f"A {kind} run has no window.")
     run = SyncRun.objects.create(
         kind=kind, trigger=trigger, requested_by=requested_by,
-        window_start=window_start, window_end=window_end,
+        window_start=window_start, window_end=window_end, filters=filters or {},
     )  # fmt: skip
-    transaction.on_commit(
-        lambda: async_task(
-            tasks.execute_run, run.pk, group="runs", q_options={"task_name": f"run {run.pk}"}
-        )
-    )
+    transaction.on_commit(lambda: queue_run(run))
     return run
+
+
+def queue_run(run: SyncRun) -> None:
+    """Hand the run to the queue: backfills to their own cluster, the rest to the main one."""
+    from django_q.tasks import async_task
+
+    from sync import tasks
+
+    options = {"task_name": f"run {run.pk}"}
+    if run.kind == SyncRunKind.BACKFILL:
+        options["cluster"] = settings.SYNC_BACKFILL_CLUSTER
+    async_task(tasks.execute_run, run.pk, group="runs", q_options=options)
+
+
+def clean_filters(filters: dict | None) -> dict:
+    """The backfill filters that narrow something; ValueError naming what is wrong."""
+    filters = dict(filters or {})
+    unknown = sorted(set(filters) - set(BACKFILL_FILTERS))
+    if unknown:
+        raise ValueError(f"Unknown filter(s): {', '.join(unknown)}.")
+    clean: dict = {}
+    if filters.get("failed_only"):
+        clean["failed_only"] = True
+    for name in ("language", "account_manager"):
+        value = str(filters.get(name) or "").strip()
+        if value:
+            clean[name] = value
+    ids = filters.get("ids") or []
+    if isinstance(ids, str):
+        ids = ids.replace(",", " ").split()
+    ids = list(dict.fromkeys(str(i).strip() for i in ids if str(i).strip()))
+    if ids:
+        clean["ids"] = ids
+    return clean
+
+
+def cancel_run(run: SyncRun) -> bool:
+    """Ask the run to stop; a queued run ends at once, a running one after its current step.
+    False if the run had already ended."""
+    if run.status in FINISHED:
+        return False
+    SyncRun.objects.filter(pk=run.pk).update(cancel_requested=True)
+    SyncRun.objects.filter(pk=run.pk, status=SyncRunStatus.QUEUED).update(
+        status=SyncRunStatus.CANCELLED, finished_at=timezone.now()
+    )
+    run.refresh_from_db()
+    return True
 
 
 def execute_run(run_id: int) -> SyncRun | None:
@@ -70,8 +131,12 @@ def execute_run(run_id: int) -> SyncRun | None:
     try:
         if run.kind == SyncRunKind.PUSH:
             drain_outbox(run)
+        elif run.kind == SyncRunKind.BACKFILL:
+            backfill.backfill(run)
         elif run.kind == SyncRunKind.PULL_UPDATES:
             run = pull.pull_updates(since=run.window_start, until=run.window_end, run=run)
+        elif run.kind == SyncRunKind.PULL_BOUNCES:
+            run = pull_bounces.pull_bounces(since=run.window_start, until=run.window_end, run=run)
         elif run.kind == SyncRunKind.REFRESH_PROPERTIES:
             refresh_properties(run)
         else:
@@ -80,7 +145,72 @@ def execute_run(run_id: int) -> SyncRun | None:
         # A bug: still end the run, so nobody watches a run that will never finish.
         finish_run(run, status=SyncRunStatus.FAILED, error=f"Stopped by an error: {error!r}")
         raise
+    run.refresh_from_db()
     return run
+
+
+def work_backfill(run_id: int) -> None:
+    """One more worker on a running backfill (queued by the run itself, or by the watchdog)."""
+    run = SyncRun.objects.filter(pk=run_id, status=SyncRunStatus.RUNNING).first()
+    if run is None:
+        return
+    try:
+        backfill.work(run_id)
+    except Exception as error:
+        finish_run(run, status=SyncRunStatus.FAILED, error=f"Stopped by an error: {error!r}")
+        raise
+
+
+MAX_RESUMES = 5
+
+
+def watch_runs() -> list[str]:
+    """Find runs whose worker stopped reporting (killed, timed out, machine gone) and act.
+
+    A backfill resumes from its checkpoint: chunks in flight are released and a worker is
+    queued. A run an operator started is queued again (pulls and refreshes are idempotent).
+    A live push batch is marked failed: its changes go out again once their lease runs out.
+    Each run is resumed at most MAX_RESUMES times, then it fails with the reason.
+    """
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.SYNC_RUN_STALE_SECONDS)
+    lines = []
+    quiet = SyncRun.objects.filter(status=SyncRunStatus.RUNNING).filter(
+        Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, started_at__lt=stale)
+    )
+    for run in quiet:
+        # Whoever moves the heartbeat first acts; a second watchdog finds nothing to do.
+        if not SyncRun.objects.filter(
+            pk=run.pk, status=SyncRunStatus.RUNNING, heartbeat_at=run.heartbeat_at
+        ).update(heartbeat_at=now):
+            continue
+        since = timezone.localtime(run.heartbeat_at or run.started_at).strftime("%H:%M:%S")
+        resumes = int(run.checkpoint.get("resumes", 0))
+        manual = run.kind == SyncRunKind.BACKFILL or run.trigger in (
+            SyncRunTrigger.DASHBOARD,
+            SyncRunTrigger.COMMAND,
+        )
+        if not manual or resumes >= MAX_RESUMES:
+            why = f"Its worker stopped without a word after {since} (killed or timed out)" + (
+                f", and it was resumed {resumes} times already." if manual else "."
+            )
+            if not manual and run.kind == SyncRunKind.PUSH:
+                why += " Its changes go out again once their claim runs out."
+            finish_run(run, status=SyncRunStatus.FAILED, error=why)
+            lines.append(f"run {run.pk} failed: no word since {since}")
+            continue
+        checkpoint = {**run.checkpoint, "resumes": resumes + 1}
+        if run.kind == SyncRunKind.BACKFILL and run.checkpoint.get("prepared"):
+            SyncRun.objects.filter(pk=run.pk).update(checkpoint=checkpoint)
+            backfill.queue_worker(run)
+            lines.append(f"run {run.pk} resumed from its checkpoint (no word since {since})")
+        else:
+            SyncRun.objects.filter(pk=run.pk, status=SyncRunStatus.RUNNING).update(
+                status=SyncRunStatus.QUEUED, checkpoint=checkpoint
+            )
+            queue_run(run)
+            lines.append(f"run {run.pk} queued again (no word since {since})")
+    return lines
 
 
 def claim_run(run_id: int) -> bool:
@@ -98,7 +228,10 @@ def claim_run(run_id: int) -> bool:
 def drain_outbox(run: SyncRun) -> None:
     """Push batches until nothing is ready; the batches are runs of their own, their totals
     are added up on `run`. Stops between batches when a cancel is requested."""
+    last_failure = ""
     while (batch := push.push_outbox(trigger=run.trigger)) is not None:
+        if batch.status == SyncRunStatus.FAILED:
+            last_failure = batch.error
         run.done += batch.done
         run.sent += batch.sent
         run.failed += batch.failed
@@ -108,6 +241,10 @@ def drain_outbox(run: SyncRun) -> None:
         if SyncRun.objects.filter(pk=run.pk, cancel_requested=True).exists():
             finish_run(run, status=SyncRunStatus.CANCELLED)
             return
+    if run.sent == 0 and last_failure:
+        # Spotler took nothing: the changes wait in the outbox; say so rather than "succeeded".
+        finish_run(run, status=SyncRunStatus.FAILED, error=last_failure)
+        return
     finish_run(run, status=SyncRunStatus.SUCCEEDED)
 
 

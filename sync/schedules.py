@@ -29,16 +29,37 @@ def scheduled_jobs() -> list[ScheduledJob]:
             description="Safety net: pushes what live pushes left, e.g. retries that are due.",
         ),
         ScheduledJob(
+            name="Watch sync runs",
+            func="sync.tasks.watch_runs",
+            minutes=1,
+            description="Resumes a run whose worker died (from its checkpoint), or fails it.",
+        ),
+        ScheduledJob(
             name="Pull updated contacts",
             func="sync.tasks.pull_updates",
             minutes=settings.SYNC_PULL_UPDATES_MINUTES,
             description="Profile edits and unsubscribes made in Spotler, back to the changes feed.",
         ),
         ScheduledJob(
+            name="Pull bounces",
+            func="sync.tasks.pull_bounces",
+            minutes=settings.SYNC_PULL_BOUNCES_MINUTES,
+            description="Mails that bounced, to the bounce inbox and the changes feed.",
+        ),
+        ScheduledJob(
             name="Refresh Spotler properties",
             func="mapping.tasks.refresh_catalogue",
             minutes=settings.SYNC_REFRESH_PROPERTIES_MINUTES,
             description="Fetch Spotler's property catalogue and flag mapping rows it breaks.",
+        ),
+        ScheduledJob(
+            name="Prune sync history",
+            func="sync.tasks.prune_sync_history",
+            minutes=24 * 60,
+            description=(
+                "Deletes timeline events older than SYNC_EVENT_RETENTION_DAYS (keeping each "
+                "contact's latest of each kind, and failed contacts' reasons) and old runs."
+            ),
         ),
     ]
 

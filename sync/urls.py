@@ -8,4 +8,9 @@ urlpatterns = [
     path("health/", views.health, name="health"),
     path("contacts/<str:external_id>/push/", views.contact_push, name="contact-push"),
     path("contacts/<str:external_id>/dismiss/", views.contact_dismiss, name="contact-dismiss"),
+    path("runs/", views.run_list, name="run-list"),
+    path("runs/start/", views.run_start, name="run-start"),
+    path("runs/<int:pk>/", views.run_detail, name="run-detail"),
+    path("runs/<int:pk>/progress/", views.run_progress_panel, name="run-progress"),
+    path("runs/<int:pk>/cancel/", views.run_cancel, name="run-cancel"),
 ]

@@ -1,18 +1,32 @@
+from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from contacts.browse import COUNT_CAP, capped_count
 from contacts.models import Contact
 from spotlersync.roles import role_required
+from sync import runs
+from sync.forms import START_FORMS, StartForm
 from sync.health import read_health
+from sync.models import SyncEvent, SyncRun, SyncRunKind, SyncRunTrigger
+from sync.progress import is_stale, run_progress, scope_in_words, sent_word, unit_of
 from sync.timeline import CannotPush, dismiss_failure, push_contact_now
+
+RECENT_RUNS = 50
+HEALTH_RUNS = 5
+FAILURES_SHOWN = 100
+MANUAL_TRIGGERS = (SyncRunTrigger.DASHBOARD, SyncRunTrigger.COMMAND)
 
 
 @role_required("view_health")
 def health(request: HttpRequest) -> HttpResponse:
     template = "sync/_health.html" if request.headers.get("HX-Request") else "sync/health.html"
-    return render(request, template, {"health": read_health()})
+    manual = SyncRun.objects.filter(trigger__in=MANUAL_TRIGGERS).select_related("requested_by")
+    context = {"health": read_health(), "manual_runs": manual.order_by("-id")[:HEALTH_RUNS]}
+    return render(request, template, context)
 
 
 @require_POST
@@ -43,3 +57,115 @@ def contact_dismiss(request: HttpRequest, external_id: str) -> HttpResponse:
     else:
         messages.success(request, "Failure dismissed; the reason is kept on the contact.")
     return redirect("contacts:contact-detail", external_id=external_id)
+
+
+@role_required("view_health")
+def run_list(request: HttpRequest) -> HttpResponse:
+    return _run_list_page(request)
+
+
+@require_POST
+@role_required("run_syncs")
+def run_start(request: HttpRequest) -> HttpResponse:
+    action = request.POST.get("action", "")
+    if action not in START_FORMS:
+        return HttpResponseBadRequest("Unknown kind of sync.")
+    form = START_FORMS[action](request.POST, prefix=action)
+    if form.is_valid():
+        try:
+            run = runs.start_run(
+                trigger=SyncRunTrigger.DASHBOARD, requested_by=request.user,
+                **form.run_arguments(),
+            )  # fmt: skip
+        except ValueError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"Started {run.get_kind_display().lower()} run #{run.pk}.")
+            if form.unknown_ids:
+                skipped = ", ".join(form.unknown_ids[:10])
+                more = (
+                    f" and {len(form.unknown_ids) - 10} more" if len(form.unknown_ids) > 10 else ""
+                )
+                messages.warning(request, f"Not in the ledger, so not sent: {skipped}{more}.")
+            return redirect("sync:run-detail", pk=run.pk)
+    return _run_list_page(request, bound={action: form})
+
+
+def _run_list_page(
+    request: HttpRequest, *, bound: dict[str, StartForm] | None = None
+) -> HttpResponse:
+    show_all = request.GET.get("show") == "all"
+    recent = SyncRun.objects.select_related("requested_by").order_by("-id")
+    if not show_all:
+        recent = recent.filter(trigger__in=MANUAL_TRIGGERS)
+    now = timezone.now()
+    rows = [
+        {"run": run, "progress": run_progress(run, now=now), "scope": scope_in_words(run)}
+        for run in recent[:RECENT_RUNS]
+    ]
+    forms = {}
+    if request.user.has_perm("spotlersync.run_syncs"):
+        forms = {action: form(prefix=action) for action, form in START_FORMS.items()}
+        forms.update(bound or {})
+    context = {
+        "rows": rows,
+        "show_all": show_all,
+        "forms": forms,
+        "contact_count": capped_count(Contact.objects.live()),
+        "count_cap": COUNT_CAP,
+        "recent_cap": RECENT_RUNS,
+    }
+    return render(request, "sync/syncrun_list.html", context)
+
+
+@role_required("view_health")
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(SyncRun.objects.select_related("requested_by"), pk=pk)
+    failures = SyncEvent.objects.filter(run=run, ok=False).select_related("contact")
+    context = {
+        **_run_context(run),
+        "failures": list(failures.order_by("contact_id", "id")[:FAILURES_SHOWN]),
+        "failure_count": failures.count(),
+        "failures_shown": FAILURES_SHOWN,
+    }
+    return render(request, "sync/syncrun_detail.html", context)
+
+
+@role_required("view_health")
+def run_progress_panel(request: HttpRequest, pk: int) -> HttpResponse:
+    """The progress panel, polled by htmx; once the run ends, the whole page reloads."""
+    run = get_object_or_404(SyncRun.objects.select_related("requested_by"), pk=pk)
+    response = render(request, "sync/_syncrun_progress.html", _run_context(run))
+    if run.finished_at is not None and request.headers.get("HX-Request"):
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@require_POST
+@role_required("run_syncs")
+def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(SyncRun, pk=pk)
+    if not runs.cancel_run(run):
+        messages.info(
+            request, f"Run #{run.pk} had already ended ({run.get_status_display().lower()})."
+        )
+    elif run.finished_at is not None:
+        messages.success(request, f"Run #{run.pk} is cancelled; it never started.")
+    else:
+        messages.success(
+            request, f"Run #{run.pk} stops after its current step; what it sent stays sent."
+        )
+    return redirect("sync:run-detail", pk=run.pk)
+
+
+def _run_context(run: SyncRun) -> dict:
+    now = timezone.now()
+    return {
+        "run": run,
+        "progress": run_progress(run, now=now),
+        "scope": scope_in_words(run),
+        "unit": unit_of(run),
+        "sent_word": sent_word(run),
+        "stale": is_stale(run, now=now, stale_seconds=settings.SYNC_RUN_STALE_SECONDS),
+        "is_backfill": run.kind == SyncRunKind.BACKFILL,
+    }

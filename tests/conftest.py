@@ -71,6 +71,14 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def no_push_quiet_period(settings):
+    """Tests push a contact again right after its last push. The quiet period that collapses a
+    burst of live edits has tests of its own (tests/sync/test_push_quiet.py); queue clusters
+    started by tests run with the default."""
+    settings.SYNC_PUSH_QUIET_SECONDS = 0
+
+
 # The Spotler sandbox (a real HTTP server on loopback), for tests in any folder.
 spotler_sandbox_server = sandbox_fixture.spotler_sandbox_server
 spotler_sandbox = sandbox_fixture.spotler_sandbox

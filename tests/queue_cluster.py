@@ -30,13 +30,15 @@ def test_database_url() -> str:
 
 @contextlib.contextmanager
 def running_cluster(
-    *, workers: int = 2, extra_env: dict | None = None
+    *, workers: int = 2, extra_env: dict | None = None, queue: str | None = None
 ) -> Iterator[subprocess.Popen]:
+    """A qcluster working the main queue, or `queue` (e.g. "backfill", see Q_CLUSTER)."""
     env = {
         **os.environ,
         "DATABASE_URL": test_database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "Q_WORKERS": str(workers),
+        **({"Q_CLUSTER_NAME": queue, "Q_BACKFILL_WORKERS": str(workers)} if queue else {}),
         **(extra_env or {}),
     }
     # No "push already requested" mark left by an earlier test. (Not cache.clear(): with Redis
@@ -64,3 +66,15 @@ def running_cluster(
             process.wait()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)  # anything of its group still left
+
+
+@contextlib.contextmanager
+def running_clusters(
+    *, workers: int = 2, backfill_workers: int = 1, extra_env: dict | None = None
+) -> Iterator[tuple[subprocess.Popen, subprocess.Popen]]:
+    """Both queues, as production runs them: live work and backfills."""
+    with running_cluster(workers=workers, extra_env=extra_env) as main:
+        with running_cluster(
+            workers=backfill_workers, extra_env=extra_env, queue="backfill"
+        ) as backfill:
+            yield main, backfill

@@ -116,6 +116,27 @@ def edit_contact(order: Order) -> dict[str, Any]:
     return _edit(order, write)
 
 
+def edit_many(order: Order) -> dict[str, Any]:
+    """Many recipients edit their profiles at once (benchmarks): every edit is checked before
+    any is made, so a refused call changes nothing."""
+    edits = order.body.get("edits")
+    if not isinstance(edits, list):
+        raise invalid_params("edits must be a list of {externalId, properties}")
+    at = _moment(order.body)
+    with order.sandbox.account.changing() as account:
+        checked = []
+        for edit in edits:
+            if not isinstance(edit, dict) or not isinstance(edit.get("externalId"), str):
+                raise invalid_params("each edit needs an externalId (text) and properties")
+            contact = account.contacts.find_by_reference(edit["externalId"])
+            if contact is None:
+                raise resource_not_found(f"No contact with externalId {edit['externalId']!r}")
+            checked.append((contact, Write(clean_properties(edit.get("properties")))))
+        for contact, write in checked:
+            account.contacts.edit(contact, write, at=at)
+        return {"edited": len(checked)}
+
+
 def unsubscribe(order: Order) -> dict[str, Any]:
     """A recipient switches a permission off (the unsubscribe link in a mailing)."""
     return _edit(order, _bit_write(order.body, enabled=False))
@@ -257,6 +278,7 @@ ROUTES: tuple[tuple[str, str, Callable[[Order], dict[str, Any]]], ...] = (
     ("GET", "contacts", list_contacts),
     ("POST", "contacts", import_contact),
     ("GET", "contacts/{ref}", get_contact),
+    ("POST", "contacts/edits", edit_many),
     ("POST", "contacts/{ref}/edit", edit_contact),
     ("POST", "contacts/{ref}/unsubscribe", unsubscribe),
     ("POST", "contacts/{ref}/subscribe", resubscribe),

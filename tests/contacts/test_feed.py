@@ -4,7 +4,7 @@ import time
 import pytest
 from django.db import connection, transaction
 
-from contacts.feed import publish_change, read_changes
+from contacts.feed import publish_change, publish_changes, read_changes
 from contacts.models import Change, ChangeKind
 from tests.conftest import transactional
 from tests.contacts.conftest import anna
@@ -87,6 +87,22 @@ def test_nothing_is_published_about_an_erased_contact(api, read_api):
 
     assert published is None
     assert read_api.get("changes").json()["changes"] == []
+
+
+def test_a_page_of_changes_is_published_in_its_order_leaving_out_erased_contacts(api, read_api):
+    api.put("contacts/C1", anna())
+    api.delete("contacts/C1")
+
+    publish_changes(
+        [Change(kind=ChangeKind.PROFILE_CHANGED, external_id=f"C{i}", payload={"n": i})
+         for i in (3, 1, 2)]
+    )  # fmt: skip
+
+    body = read_api.get("changes").json()
+    assert [(c["external_id"], c["payload"]) for c in body["changes"]] == [
+        ("C3", {"n": 3}), ("C2", {"n": 2})
+    ]  # fmt: skip
+    assert body["changes"][0]["cursor"] < body["changes"][1]["cursor"]
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's sequences only")

@@ -7,14 +7,14 @@ from tests.conftest import transactional
 NAV = {
     Role.MARKETER: (
         ["Home", "Contacts", "Mapping", "Health"],
-        ["Queue", "API tokens", "Django admin"],
+        ["Syncs", "Queue", "API tokens", "Django admin"],
     ),
     Role.ACCOUNT_MANAGER: (
         ["Home", "Contacts"],
-        ["Mapping", "Health", "Queue", "API tokens", "Django admin"],
+        ["Mapping", "Health", "Syncs", "Queue", "API tokens", "Django admin"],
     ),
     Role.ADMIN: (
-        ["Home", "Contacts", "Mapping", "Health", "Queue", "API tokens", "Django admin"],
+        ["Home", "Contacts", "Mapping", "Health", "Syncs", "Queue", "API tokens", "Django admin"],
         [],
     ),
 }

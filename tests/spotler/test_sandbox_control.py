@@ -117,6 +117,27 @@ def test_a_recipient_can_switch_a_permission_back_on(spotler_sandbox, api):
     assert bits(api.get("contact/c-1").json())[1] is True
 
 
+def test_many_recipients_can_edit_at_once_and_a_bad_edit_changes_nothing(spotler_sandbox, api):
+    api.upsert("c-1", email="anna@example.nl", firstName="Anna")
+    api.upsert("c-2", email="bram@example.nl", firstName="Bram")
+
+    with pytest.raises(SandboxControlError) as refused:
+        spotler_sandbox.control("POST", "contacts/edits", {"edits": [
+            {"externalId": "c-1", "properties": {"firstName": "Ann"}},
+            {"externalId": "c-3", "properties": {"firstName": "Nobody"}},
+        ]})  # fmt: skip
+    assert "c-3" in refused.value.body["message"]
+    assert api.get("contact/c-1").json()["properties"]["firstName"] == "Anna"
+
+    answered = spotler_sandbox.control("POST", "contacts/edits", {"edits": [
+        {"externalId": "c-1", "properties": {"firstName": "Ann"}},
+        {"externalId": "c-2", "properties": {"permissions": [{"bit": 1, "enabled": False}]}},
+    ]})  # fmt: skip
+    assert answered == {"edited": 2}
+    assert api.get("contact/c-1").json()["properties"]["firstName"] == "Ann"
+    assert bits(api.get("contact/c-2").json())[1] is False
+
+
 def test_an_unknown_permission_bit_is_refused_listing_the_known_ones(spotler_sandbox, api):
     api.upsert("c-1", email="anna@example.nl")
 

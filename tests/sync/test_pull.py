@@ -1,17 +1,22 @@
 """The pull: what recipients change in Spotler comes back, once, without our own echoes."""
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
+import spotler
 from contacts.feed import read_changes
 from contacts.ingest import upsert_contact
 from contacts.models import Contact
 from mapping.versions import current_version, save_version
 from sync.models import PullWatermark, SpotlerConsent, SyncRunStatus, UnknownContact
-from sync.pull import pull_updates, pull_updates_on_schedule
+from sync.pull import apply_updates, back_rows, pull_updates, pull_updates_on_schedule
 from sync.push import push_outbox
+from tests.conftest import transactional
 
 ANNA = {"email": "anna@example.nl", "first_name": "Anna", "newsletter": True}
 
@@ -118,3 +123,73 @@ def test_a_failed_pull_says_why_and_does_not_move_the_watermark(client, spotler_
     assert run.status == SyncRunStatus.FAILED
     assert "Spotler answered 5" in run.error
     assert not PullWatermark.objects.exists()
+
+
+def test_a_page_of_sixty_updates_is_applied_in_a_handful_of_statements(
+    client, spotler_sandbox, django_assert_max_num_queries
+):
+    ids = [f"C-{n}" for n in range(60)]
+    for external_id in ids:
+        upsert_contact(external_id=external_id, raw_fields={**ANNA, "email": f"{external_id}@x.nl"})
+    push_outbox(client=client)
+    pull(client)  # Spotler's state as our push left it: echoes
+    edits = [{"externalId": i, "properties": {"firstName": f"Ann {i}"}} for i in ids]
+    edits[0]["properties"]["permissions"] = [{"bit": 1, "enabled": False}]
+    spotler_sandbox.control("POST", "contacts/edits", {"edits": edits})
+
+    with django_assert_max_num_queries(25):  # one contact at a time took 3 or more each
+        run = pull(client)
+
+    assert (run.done, run.sent) == (60, 60)
+    changes = read_changes(limit=1000)
+    assert [c.payload["value"] for c in changes if c.kind == "profile_changed"] == [
+        f"Ann {i}" for i in ids
+    ]
+    assert [c.external_id for c in changes if c.kind == "permission_changed"] == ["C-0"]
+    assert SpotlerConsent.objects.get().enabled is False
+
+
+def test_the_same_contact_twice_in_a_page_is_applied_in_the_order_spotler_changed_it(client):
+    pushed_contact(client)
+    version = current_version()
+    now = timezone.now()
+
+    def seen(name: str, seconds: int) -> spotler.Contact:
+        return spotler.Contact(external_id="C-1", properties={"firstName": name},
+                               last_changed=now + timedelta(seconds=seconds))  # fmt: skip
+
+    counted = apply_updates(
+        [seen("Ann", 1), seen("Anne", 2), seen("Annie", 0), spotler.Contact(), spotler.Contact()],
+        rows=back_rows(version.rows), email_owned=True, run=None,
+    )  # fmt: skip
+    assert counted == ["sent", "sent", "skipped", "skipped", "skipped"]
+    assert [c.payload["value"] for c in read_changes()] == ["Ann", "Anne"]
+    assert Contact.objects.get(external_id="C-1").spotler_state.properties["firstName"] == "Anne"
+    assert UnknownContact.objects.get(external_id="(none)").times_seen == 2
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers: PostgreSQL")
+@transactional
+def test_two_pulls_applying_the_same_new_change_at_once_publish_it_once():
+    upsert_contact(external_id="C-1", raw_fields=ANNA)
+    version = current_version()
+    item = spotler.Contact(external_id="C-1", properties={"firstName": "Ann"},
+                           last_changed=timezone.now())  # fmt: skip
+    rows = back_rows(version.rows)
+    applied = threading.Event()
+
+    def first_pull():
+        with transaction.atomic():
+            apply_updates([item], rows=rows, email_owned=True, run=None)
+            applied.set()
+            time.sleep(0.5)  # the second pull writes meanwhile, and waits for this commit
+        connection.close()
+
+    thread = threading.Thread(target=first_pull)
+    thread.start()
+    applied.wait(5)
+    counted = apply_updates([item], rows=rows, email_owned=True, run=None)
+    thread.join(10)
+
+    assert counted == ["skipped"]
+    assert [c.payload["value"] for c in read_changes()] == ["Ann"]

@@ -1,0 +1,310 @@
+"""Backfills and filtered resyncs: send a fixed selection of contacts, 100 per call.
+
+A backfill first pulls what changed in Spotler (so the consent rule sees every recent
+unsubscribe), then fixes its selection as numbered chunks. Workers on the backfill queue claim
+chunks one at a time, so several work one run, and a chunk whose worker died is taken again:
+the chunks are the run's checkpoint.
+
+While a chunk is sent, its contacts are held through the outbox exactly as a live push holds
+them (an in-flight entry), so a live push never sends the same contact at the same moment: an
+edit made meanwhile waits as a pending entry and goes out right after, with the latest state.
+What Spotler could not take for now (after the client's own retries) stays in the outbox as a
+pending change with a backoff; nothing is dropped.
+"""
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+import spotler
+from contacts.models import Contact, SyncStatus
+from mapping.current import mapping_in_force
+from mapping.render import CompiledMapping
+from sync import pull
+from sync.models import (
+    BackfillChunk,
+    ChunkStatus,
+    OutboxEntry,
+    OutboxKind,
+    OutboxStatus,
+    SyncRun,
+    SyncRunStatus,
+)
+from sync.push import Outcome, push_contact, settle_entries, spotler_client, upsert_many
+
+logger = logging.getLogger(__name__)
+
+CHUNK_SIZE = 500
+UNKNOWN_IDS_KEPT = 100
+RETRY_AFTER = timedelta(seconds=30)  # a contact Spotler could not take now: tried again then
+
+
+@dataclass
+class ChunkResult:
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+
+def selection(run: SyncRun) -> QuerySet[Contact]:
+    """The contacts a backfill with these filters sends (never an erased one)."""
+    contacts = Contact.objects.filter(erased_at__isnull=True)
+    filters = run.filters or {}
+    if run.window_start:
+        contacts = contacts.filter(changed_at__gte=run.window_start)
+    if filters.get("failed_only"):
+        contacts = contacts.filter(sync_status=SyncStatus.FAILED)
+    if filters.get("language"):
+        contacts = contacts.filter(language=filters["language"])
+    if filters.get("account_manager"):
+        contacts = contacts.filter(account_manager=filters["account_manager"])
+    if filters.get("ids"):
+        contacts = contacts.filter(external_id__in=filters["ids"])
+    return contacts
+
+
+def backfill(run: SyncRun) -> None:
+    """Do the claimed (RUNNING) run: prepare it once, then work chunks with helpers."""
+    if not run.checkpoint.get("prepared"):
+        if not prepare(run):
+            return
+        helpers = backfill_workers() - 1
+        for _ in range(helpers):
+            queue_worker(run)
+    work(run.pk)
+
+
+def prepare(run: SyncRun) -> bool:
+    """Pull first, then fix the selection as chunks; False if the run ended here."""
+    beat(run.pk)
+    pulled = pull.pull_updates_on_schedule()
+    if pulled.status != SyncRunStatus.SUCCEEDED:
+        finish(
+            run,
+            status=SyncRunStatus.FAILED,
+            error=(
+                "Spotler's recent changes could not be read first, so nothing was sent (an "
+                f"unsubscribe made there could otherwise be undone): {pulled.error}"
+            ),
+        )
+        return False
+    beat(run.pk)
+    ids = list(selection(run).order_by("pk").values_list("pk", flat=True))
+    checkpoint = {"prepared": True, "chunks": 0, "pulled_run": pulled.pk}
+    wanted = (run.filters or {}).get("ids")
+    if wanted:
+        found = set(Contact.objects.filter(pk__in=ids).values_list("external_id", flat=True))
+        unknown = [i for i in wanted if i not in found]
+        if unknown:
+            checkpoint["unknown_ids"] = unknown[:UNKNOWN_IDS_KEPT]
+            checkpoint["unknown_count"] = len(unknown)
+    chunks = [
+        BackfillChunk(run=run, number=n, contact_ids=ids[start : start + CHUNK_SIZE])
+        for n, start in enumerate(range(0, len(ids), CHUNK_SIZE))
+    ]
+    checkpoint["chunks"] = len(chunks)
+    with transaction.atomic():
+        BackfillChunk.objects.filter(run=run).delete()  # a prepare cut short left nothing usable
+        BackfillChunk.objects.bulk_create(chunks, batch_size=200)
+        SyncRun.objects.filter(pk=run.pk).update(
+            total=len(ids), checkpoint=checkpoint, heartbeat_at=timezone.now()
+        )
+    run.total, run.checkpoint = len(ids), checkpoint
+    return True
+
+
+def work(run_id: int) -> None:
+    """Claim and send chunks until none is left; the last worker out ends the run."""
+    client: spotler.SpotlerClient | None = None
+    mapping: CompiledMapping | None = None
+    while True:
+        run = SyncRun.objects.filter(pk=run_id).first()
+        if run is None or run.status != SyncRunStatus.RUNNING:
+            return
+        if run.cancel_requested:
+            finish(run, status=SyncRunStatus.CANCELLED)
+            return
+        chunk = claim_chunk(run)
+        if chunk is None:
+            break
+        client = client or spotler_client()
+        mapping = mapping or mapping_in_force()
+        result = send_chunk(run, chunk.contact_ids, client=client, mapping=mapping)
+        with transaction.atomic():
+            settled = BackfillChunk.objects.filter(
+                pk=chunk.pk, claim=chunk.claim, status=ChunkStatus.IN_FLIGHT
+            ).update(status=ChunkStatus.DONE)
+            if settled:  # not taken over meanwhile by a worker that thought this one dead
+                SyncRun.objects.filter(pk=run_id).update(
+                    done=F("done") + len(chunk.contact_ids),
+                    sent=F("sent") + result.sent,
+                    failed=F("failed") + result.failed,
+                    skipped=F("skipped") + result.skipped,
+                    heartbeat_at=timezone.now(),
+                )
+    run = SyncRun.objects.get(pk=run_id)
+    if not run.chunks.exclude(status=ChunkStatus.DONE).exists():
+        finish(run, status=SyncRunStatus.SUCCEEDED)
+
+
+def claim_chunk(run: SyncRun) -> BackfillChunk | None:
+    """The next chunk nobody works on (or whose worker stopped reporting), for this worker."""
+    stale = timezone.now() - timedelta(seconds=settings.SYNC_RUN_STALE_SECONDS)
+    open_chunks = BackfillChunk.objects.filter(run=run).filter(
+        Q(status=ChunkStatus.PENDING) | Q(status=ChunkStatus.IN_FLIGHT, claimed_at__lt=stale)
+    )
+    for chunk in open_chunks.order_by("number").only("pk", "status", "claim")[:20]:
+        token = uuid.uuid4().hex
+        taken = BackfillChunk.objects.filter(pk=chunk.pk, claim=chunk.claim).filter(
+            Q(status=ChunkStatus.PENDING) | Q(status=ChunkStatus.IN_FLIGHT, claimed_at__lt=stale)
+        )
+        if taken.update(
+            status=ChunkStatus.IN_FLIGHT,
+            claim=token,
+            claimed_at=timezone.now(),
+            attempts=F("attempts") + 1,
+        ):
+            return BackfillChunk.objects.get(pk=chunk.pk)
+    return None
+
+
+def send_chunk(
+    run: SyncRun, contact_ids: list[int], *, client: spotler.SpotlerClient, mapping
+) -> ChunkResult:
+    """Hold the contacts, send them (100 per call), and settle each one's outcome."""
+    result = ChunkResult()
+    token, held = hold_contacts(contact_ids)
+    # Held elsewhere (a live push is sending it, or an anonymize/inactivate is waiting): the
+    # live push sends the contact's current state anyway.
+    result.skipped += len(contact_ids) - len(held)
+    contacts = list(Contact.objects.filter(pk__in=held, erased_at__isnull=True))
+    gone = set(held) - {c.pk for c in contacts}
+    if gone:  # erased after the selection was fixed: release, send nothing
+        OutboxEntry.objects.filter(claim=token, contact_id__in=gone).update(
+            status=OutboxStatus.DONE, claim=""
+        )
+        result.skipped += len(gone)
+    plain = [c for c in contacts if not c.inactivated_at]
+    outcomes = upsert_many(plain, client=client, mapping=mapping, run=run) if plain else {}
+    for contact in contacts:
+        if contact.inactivated_at:
+            outcomes[contact.pk] = push_contact(
+                contact, kinds={OutboxKind.UPSERT, OutboxKind.INACTIVATE},
+                external_id=contact.external_id, client=client, mapping=mapping, run=run,
+            )  # fmt: skip
+    settle(token, contacts, outcomes)
+    for outcome in outcomes.values():
+        if outcome.ok:
+            result.sent += 1
+        elif outcome.transient:
+            result.skipped += 1
+        else:
+            result.failed += 1
+    return result
+
+
+def hold_contacts(contact_ids: list[int]) -> tuple[str, list[int]]:
+    """Take the contacts as a live push takes them: an in-flight upsert entry each.
+
+    A contact held by a live push, or waiting for an anonymize or inactivate, is left to the
+    live push. A pending upsert is taken over: this send carries its change too.
+    """
+    token, now = uuid.uuid4().hex, timezone.now()
+    with transaction.atomic():
+        locked = list(
+            Contact.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=contact_ids)
+            .values_list("pk", flat=True)
+        )
+        open_entries = OutboxEntry.objects.filter(
+            contact_id__in=locked, status__in=[OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT]
+        ).values_list("contact_id", "status", "kind")
+        busy, adopted = set(), set()
+        for contact_id, status, kind in open_entries:
+            if status == OutboxStatus.IN_FLIGHT or kind != OutboxKind.UPSERT:
+                busy.add(contact_id)
+            else:
+                adopted.add(contact_id)
+        mine = [pk for pk in locked if pk not in busy]
+        OutboxEntry.objects.filter(
+            contact_id__in=adopted - busy, status=OutboxStatus.PENDING
+        ).update(status=OutboxStatus.IN_FLIGHT, claim=token, claimed_at=now)
+        fresh = [
+            OutboxEntry(
+                contact_id=pk,
+                kind=OutboxKind.UPSERT,
+                status=OutboxStatus.IN_FLIGHT,
+                claim=token,
+                claimed_at=now,
+            )
+            for pk in mine
+            if pk not in adopted
+        ]
+        OutboxEntry.objects.bulk_create(fresh, batch_size=500)
+    return token, mine
+
+
+def settle(token: str, contacts: list[Contact], outcomes: dict[int, Outcome]) -> None:
+    """Write each outcome on the held entries and the contacts: in bulk for the accepted."""
+    now = timezone.now()
+    ok_ids = [c.pk for c in contacts if outcomes[c.pk].ok and not c.inactivated_at]
+    with transaction.atomic():
+        OutboxEntry.objects.filter(
+            claim=token, contact_id__in=ok_ids, status=OutboxStatus.IN_FLIGHT
+        ).update(status=OutboxStatus.DONE, last_error="", claim="")
+        # Earlier failures of these contacts are settled by this send (as by a retry).
+        OutboxEntry.objects.filter(contact_id__in=ok_ids, status=OutboxStatus.FAILED).update(
+            status=OutboxStatus.SUPERSEDED
+        )
+        newer = set(
+            OutboxEntry.objects.filter(
+                contact_id__in=ok_ids, status=OutboxStatus.PENDING
+            ).values_list("contact_id", flat=True)
+        )
+        Contact.objects.filter(pk__in=[pk for pk in ok_ids if pk not in newer]).update(
+            sync_status=SyncStatus.SYNCED, sync_error="", synced_at=now
+        )
+        Contact.objects.filter(pk__in=newer).update(
+            sync_status=SyncStatus.PENDING, sync_error="", synced_at=now
+        )
+    accepted = set(ok_ids)
+    for contact in contacts:
+        if contact.pk not in accepted:
+            settle_entries(token=token, contact=contact, outcome=outcomes[contact.pk])
+
+
+def finish(run: SyncRun, *, status: str, error: str = "") -> bool:
+    """End a running run once (several workers may try); True for the one that did."""
+    ended = SyncRun.objects.filter(pk=run.pk, status=SyncRunStatus.RUNNING).update(
+        status=status, error=error, finished_at=timezone.now()
+    )
+    return bool(ended)
+
+
+def beat(run_id: int) -> None:
+    SyncRun.objects.filter(pk=run_id).update(heartbeat_at=timezone.now())
+
+
+def backfill_workers() -> int:
+    clusters = settings.Q_CLUSTER.get("ALT_CLUSTERS", {})
+    return int(clusters.get(settings.SYNC_BACKFILL_CLUSTER, {}).get("workers", 1))
+
+
+def queue_worker(run: SyncRun) -> None:
+    """One more worker on the run (also how a run whose workers all died is resumed)."""
+    from django_q.tasks import async_task
+
+    from sync import tasks
+
+    async_task(
+        tasks.work_backfill,
+        run.pk,
+        group="runs",
+        q_options={"task_name": f"run {run.pk} worker", "cluster": settings.SYNC_BACKFILL_CLUSTER},
+    )

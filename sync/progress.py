@@ -1,0 +1,131 @@
+"""How far a run has got, in the numbers and words its page shows: percent, rate, time left."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.utils import dateformat, timezone
+
+from sync.models import SyncRun, SyncRunKind, SyncRunStatus
+
+# What a run's `done` counts, where it is not contacts sent; and what its `sent` counts.
+UNITS = {
+    SyncRunKind.REFRESH_PROPERTIES: "property changes",
+    SyncRunKind.PULL_UPDATES: "updated contacts read",
+    SyncRunKind.PULL_BOUNCES: "bounces read",
+}
+SENT_WORDS = {SyncRunKind.PULL_UPDATES: "applied", SyncRunKind.PULL_BOUNCES: "applied"}
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    total: int | None
+    percent: int | None  # None while the total is unknown
+    rate: float | None  # per second, over the time the run has been running
+    eta: timedelta | None  # None when there is no total or no rate yet
+
+    @property
+    def eta_words(self) -> str:
+        return duration_words(self.eta) if self.eta is not None else ""
+
+
+def measure_progress(
+    *,
+    done: int,
+    total: int | None,
+    started_at: datetime | None,
+    now: datetime,
+    finished: bool = False,
+) -> Progress:
+    """The percent done, the rate since the start and the time left at that rate.
+
+    A finished run has no time left; one that has not started (or done nothing) has no rate.
+    """
+    percent = None
+    if total is not None:
+        percent = 100 if total == 0 else min(100, done * 100 // total)
+    elapsed = (now - started_at).total_seconds() if started_at else 0.0
+    rate = done / elapsed if done and elapsed > 0 else None
+    eta = None
+    if not finished and rate and total is not None:
+        eta = timedelta(seconds=round(max(0, total - done) / rate))
+    return Progress(done=done, total=total, percent=percent, rate=rate, eta=eta)
+
+
+def run_progress(run: SyncRun, *, now: datetime) -> Progress:
+    finished = run.finished_at is not None
+    progress = measure_progress(
+        done=run.done,
+        total=run.total,
+        started_at=run.started_at,
+        now=run.finished_at or now,
+        finished=finished,
+    )
+    if run.status == SyncRunStatus.SUCCEEDED and progress.percent is None:
+        # A run that learns no total (a pull, a push) is whole when it succeeds.
+        return Progress(run.done, run.total, 100, progress.rate, None)
+    return progress
+
+
+def is_stale(run: SyncRun, *, now: datetime, stale_seconds: int) -> bool:
+    """A running run whose worker has not reported for a while (it died; it is resumed)."""
+    if run.status != SyncRunStatus.RUNNING:
+        return False
+    last_word = run.heartbeat_at or run.started_at
+    return last_word is not None and (now - last_word).total_seconds() > stale_seconds
+
+
+def duration_words(span: timedelta) -> str:
+    """ "45 s", "3 min 5 s", "2 h 10 min": short, for a progress line."""
+    seconds = max(0, round(span.total_seconds()))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
+    return f"{seconds} s"
+
+
+def unit_of(run: SyncRun) -> str:
+    return UNITS.get(run.kind, "contacts")
+
+
+def sent_word(run: SyncRun) -> str:
+    return SENT_WORDS.get(run.kind, "sent")
+
+
+def scope_in_words(run: SyncRun) -> list[str]:
+    """What the run covers, one line per filter or window bound, for its page and the list."""
+    if run.kind == SyncRunKind.BACKFILL:
+        return _backfill_scope(run)
+    if run.window_start and run.window_end:
+        return [f"from {_moment(run.window_start)} to {_moment(run.window_end)}"]
+    if run.kind == SyncRunKind.PUSH:
+        return ["every change waiting in the outbox"]
+    return []
+
+
+def _backfill_scope(run: SyncRun) -> list[str]:
+    filters = run.filters or {}
+    lines = []
+    ids = filters.get("ids") or []
+    if len(ids) == 1:
+        lines.append(f"the contact {ids[0]}")
+    elif ids:
+        shown = ", ".join(ids[:10])
+        more = f" and {len(ids) - 10} more" if len(ids) > 10 else ""
+        lines.append(f"the {len(ids)} contacts {shown}{more}")
+    if filters.get("failed_only"):
+        lines.append("only contacts whose last sync failed")
+    if filters.get("language"):
+        lines.append(f"language {filters['language']}")
+    if filters.get("account_manager"):
+        lines.append(f"account manager {filters['account_manager']}")
+    if run.window_start:
+        lines.append(f"changed since {_moment(run.window_start)}")
+    return lines or ["every contact in the ledger"]
+
+
+def _moment(moment: datetime) -> str:
+    return dateformat.format(timezone.localtime(moment), "j M Y H:i:s")

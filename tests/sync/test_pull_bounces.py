@@ -1,0 +1,223 @@
+"""The bounce pull: mails that bounced in Spotler reach the bounce inbox and the feed, once."""
+
+from datetime import datetime, timedelta
+
+from django.core.management import call_command
+from django.utils import timezone
+from django_q.models import Schedule
+
+import spotler
+from bounces.models import Bounce, BounceKind
+from contacts.feed import read_changes
+from contacts.ingest import erase_contact, upsert_contact
+from contacts.models import Contact
+from sync import tasks
+from sync.health import read_health
+from sync.models import (
+    PullWatermark,
+    SyncEvent,
+    SyncEventKind,
+    SyncRunKind,
+    SyncRunStatus,
+    SyncRunTrigger,
+    UnknownContact,
+)
+from sync.pull_bounces import pull_bounces, pull_bounces_on_schedule
+from sync.push import push_outbox
+from sync.runs import start_run
+from sync.schedules import scheduled_jobs
+
+ANNA = {"email": "anna@example.nl", "first_name": "Anna", "newsletter": True}
+
+
+def pull(client, *, hours: float = 1):
+    now = timezone.now()
+    return pull_bounces(
+        since=now - timedelta(hours=hours), until=now + timedelta(seconds=1), client=client
+    )
+
+
+def pushed_contact(client, external_id="C-1", **fields):
+    upsert_contact(external_id=external_id, raw_fields={**ANNA, **fields})
+    push_outbox(client=client)
+
+
+def bounce(sandbox, reference="C-1", **body):
+    """A mail to the contact bounces in Spotler, by default a minute ago: the scheduled pull
+    reads up to the second it starts in, so a bounce of that very second waits for the next."""
+    body.setdefault("at", (timezone.now() - timedelta(minutes=1)).isoformat())
+    return sandbox.control("POST", f"contacts/{reference}/bounce", json=body)
+
+
+def test_a_bounce_reaches_the_inbox_the_feed_and_the_timeline_once_over_overlapping_windows(
+    spotler_client, spotler_sandbox
+):
+    pushed_contact(spotler_client)
+    reported = bounce(spotler_sandbox, type="HARDBOUNCE")
+
+    first = pull(spotler_client, hours=2)
+    second = pull(spotler_client, hours=1)  # overlaps the first window
+
+    assert (first.status, first.done, first.sent, first.skipped) == ("succeeded", 1, 1, 0)
+    assert (second.status, second.done, second.sent, second.skipped) == ("succeeded", 1, 0, 1)
+    stored = Bounce.objects.get()
+    assert stored.contact == Contact.objects.get(external_id="C-1")
+    assert (stored.kind, stored.email) == (BounceKind.HARD, "anna@example.nl")
+    assert stored.mailing_id == reported["encryptedActId"]
+    assert stored.run == first
+    [change] = read_changes()
+    assert (change.kind, change.external_id) == ("bounced", "C-1")
+    assert change.payload == {
+        "type": "hard",
+        "email": "anna@example.nl",
+        "bounced_at": change.payload["bounced_at"],
+        "mailing_id": reported["encryptedActId"],
+    }
+    assert datetime.fromisoformat(change.payload["bounced_at"]) == stored.bounced_at
+    [event] = SyncEvent.objects.filter(kind=SyncEventKind.PULL)
+    assert event.run == first
+    assert event.answer.startswith("Hard bounce in Spotler: a mail to anna@example.nl bounced")
+
+
+def test_every_bounce_of_a_contact_is_kept_soft_and_hard_alike(spotler_client, spotler_sandbox):
+    pushed_contact(spotler_client)
+    bounce(spotler_sandbox, type="SOFTBOUNCE")
+    bounce(spotler_sandbox, type="SOFTBOUNCE")
+    bounce(spotler_sandbox, type="HARDBOUNCE")
+    run = pull(spotler_client)
+    assert (run.done, run.sent) == (3, 3)
+    assert sorted(Bounce.objects.values_list("kind", flat=True)) == ["hard", "soft", "soft"]
+    assert [c.payload["type"] for c in read_changes()] == ["soft", "soft", "hard"]
+
+
+def test_a_bounce_outside_the_window_is_left_for_the_pull_that_covers_it(
+    spotler_client, spotler_sandbox
+):
+    pushed_contact(spotler_client)
+    earlier = (timezone.now() - timedelta(hours=3)).isoformat()
+    bounce(spotler_sandbox, type="HARDBOUNCE", at=earlier)
+    assert pull(spotler_client, hours=1).done == 0
+    assert not Bounce.objects.exists()
+    assert pull(spotler_client, hours=4).sent == 1
+
+
+def test_bounces_read_from_the_older_base_path_are_kept_as_well(spotler_client, spotler_sandbox):
+    pushed_contact(spotler_client)
+    bounce(spotler_sandbox, type="SOFTBOUNCE")
+    older = spotler.SpotlerClient(
+        base_url=spotler_sandbox.base_url_v110,
+        consumer_key=spotler_sandbox.consumer_key,
+        consumer_secret=spotler_sandbox.consumer_secret,
+        retry=spotler.RetryPolicy(max_retries=0),
+    )
+    run = pull(older)
+    assert (run.status, run.sent) == (SyncRunStatus.SUCCEEDED, 1)
+    assert Bounce.objects.get().kind == BounceKind.SOFT
+
+
+def test_a_bounce_of_a_contact_the_ledger_does_not_know_is_recorded_not_published(
+    spotler_client, spotler_sandbox
+):
+    spotler_sandbox.control(
+        "POST", "contacts", json={"externalId": "X-9", "properties": {"email": "x@example.nl"}}
+    )
+    bounce(spotler_sandbox, "X-9")
+    run = pull(spotler_client)
+    assert (run.done, run.sent, run.skipped) == (1, 0, 1)
+    unknown = UnknownContact.objects.get()
+    assert (unknown.external_id, unknown.source) == ("X-9", SyncRunKind.PULL_BOUNCES)
+    assert not Bounce.objects.exists()
+    assert read_changes() == []
+
+
+def test_nothing_is_kept_of_a_bounce_of_a_customer_the_shop_deleted(
+    spotler_client, spotler_sandbox
+):
+    pushed_contact(spotler_client)
+    erase_contact(external_id="C-1")  # Spotler still knows C-1 until the anonymization runs
+    bounce(spotler_sandbox)
+    run = pull(spotler_client)
+    assert (run.status, run.done, run.skipped) == (SyncRunStatus.SUCCEEDED, 1, 1)
+    assert not Bounce.objects.exists()
+    assert not UnknownContact.objects.exists()
+    assert read_changes() == []
+
+
+def test_a_pull_spotler_refuses_fails_with_spotlers_reason_explained(spotler_sandbox, db):
+    wrong = spotler.SpotlerClient(
+        base_url=spotler_sandbox.base_url,
+        consumer_key=spotler_sandbox.consumer_key,
+        consumer_secret="wrong",
+        retry=spotler.RetryPolicy(max_retries=0),
+    )
+    run = pull(wrong)
+    assert run.status == SyncRunStatus.FAILED
+    assert "Spotler refused our credentials" in run.error
+    assert "Spotler answered 401" in run.error
+    assert run.finished_at is not None
+
+
+def test_a_failed_scheduled_pull_says_why_and_reads_the_window_again_next_time(
+    spotler_client, spotler_sandbox
+):
+    pushed_contact(spotler_client)
+    bounce(spotler_sandbox)
+    spotler_sandbox.set(error_rate=1.0)
+    failed = pull_bounces_on_schedule(client=spotler_client)
+    assert failed.status == SyncRunStatus.FAILED
+    assert "Spotler answered 5" in failed.error
+    assert "could not be reached" in failed.error
+    assert not PullWatermark.objects.exists()
+
+    spotler_sandbox.set(error_rate=0.0)
+    assert pull_bounces_on_schedule(client=spotler_client).sent == 1
+
+
+def test_the_scheduled_pull_keeps_its_own_watermark_and_overlaps_windows(
+    spotler_client, spotler_sandbox, settings
+):
+    pushed_contact(spotler_client)
+    bounce(spotler_sandbox)
+    first = pull_bounces_on_schedule(client=spotler_client)
+    mark = PullWatermark.objects.get(kind=SyncRunKind.PULL_BOUNCES)
+    second = pull_bounces_on_schedule(client=spotler_client)
+    assert second.window_start == mark.until - timedelta(minutes=settings.SYNC_PULL_OVERLAP_MINUTES)
+    assert (first.sent, second.sent, second.skipped) == (1, 0, 1)
+    assert len(read_changes()) == 1
+
+
+def test_the_bounce_pull_is_scheduled_and_the_health_page_follows_it(spotler_client, settings):
+    settings.SYNC_PULL_BOUNCES_MINUTES = 30
+    [job] = [j for j in scheduled_jobs() if j.name == "Pull bounces"]
+    assert (job.func, job.minutes) == ("sync.tasks.pull_bounces", 30)
+    call_command("setup_schedules")
+    assert Schedule.objects.get(name="Pull bounces").func == "sync.tasks.pull_bounces"
+
+    [row] = [s for s in read_health().schedules if s.name == "Pull bounces"]
+    assert row.overdue and row.last_success is None
+    pull_bounces_on_schedule(client=spotler_client)
+    [row] = [s for s in read_health().schedules if s.name == "Pull bounces"]
+    assert not row.overdue and row.last_success is not None
+
+
+def test_the_scheduled_task_pulls_through_the_configured_spotler(
+    spotler_client, spotler_sandbox, settings
+):
+    settings.SPOTLER_BASE_URL = spotler_sandbox.base_url
+    pushed_contact(spotler_client)
+    bounce(spotler_sandbox)
+    assert tasks.pull_bounces() == "succeeded: 1 bounces read, 1 new"
+    assert Bounce.objects.count() == 1
+
+
+def test_a_bounce_pull_an_operator_starts_reads_the_last_hour(
+    spotler_client, spotler_sandbox, settings
+):
+    settings.SPOTLER_BASE_URL = spotler_sandbox.base_url
+    pushed_contact(spotler_client)
+    bounce(spotler_sandbox)
+    run = start_run(kind=SyncRunKind.PULL_BOUNCES, trigger=SyncRunTrigger.COMMAND)
+    assert run.window_end - run.window_start == timedelta(hours=1)
+    assert tasks.execute_run(run.pk) == "succeeded: 1 done, 1 sent, 0 failed"
+    assert Bounce.objects.get().run == run
+    assert not PullWatermark.objects.exists()  # only the schedule moves the watermark
