@@ -30,6 +30,7 @@ from sync.models import (
     OutboxKind,
     OutboxStatus,
     SpotlerConsent,
+    SpotlerState,
     SyncEvent,
     SyncEventKind,
     SyncRun,
@@ -249,6 +250,8 @@ class Prepared:
     wire: spotler.Contact
     payload: dict
     notes: list[str]
+    # Bits sent as on although Spotler had reported them off (the shop consented again later).
+    switched_on: list[int] = field(default_factory=list)
 
 
 def _prepare_upsert(
@@ -268,11 +271,16 @@ def _prepare_upsert(
             payload=rendered.payload,
         )  # fmt: skip
     properties = dict(rendered.payload["properties"])
+    if spotler_off_at is None:
+        spotler_off_at = _spotler_off_at(contact)
     permissions, held = guard_permissions(
         properties.pop(PERMISSIONS_PROPERTY, []),
-        spotler_off_at=_spotler_off_at(contact) if spotler_off_at is None else spotler_off_at,
+        spotler_off_at=spotler_off_at,
         shop_changed_at=shop_consent_changed_at(contact, mapping=mapping),
     )
+    switched_on = [
+        int(p["bit"]) for p in permissions if p["enabled"] and int(p["bit"]) in spotler_off_at
+    ]
     payload = {"externalId": contact.external_id, "properties": {**properties}}
     if permissions:
         payload["properties"][PERMISSIONS_PROPERTY] = permissions
@@ -282,7 +290,7 @@ def _prepare_upsert(
         permissions={int(p["bit"]): bool(p["enabled"]) for p in permissions},
     )
     notes = [str(h) for h in held] + [str(p) for p in rendered.problems]
-    return Prepared(contact, wire, payload, notes)
+    return Prepared(contact, wire, payload, notes, switched_on)
 
 
 def _upsert(contact: Contact, *, client, mapping: CompiledMapping, run) -> Outcome:
@@ -343,7 +351,25 @@ def upsert_many(
 
 def _accepted(prepared: Prepared) -> Outcome:
     answer = "Spotler accepted it." + (" " + " ".join(prepared.notes) if prepared.notes else "")
+    if prepared.switched_on:
+        _note_switched_on(prepared.contact, prepared.switched_on)
     return Outcome(ok=True, answer=answer, payload=prepared.payload)
+
+
+def _note_switched_on(contact: Contact, bits: list[int]) -> None:
+    """Spotler now holds these bits on, by our push: what we know of Spotler says so too.
+
+    Otherwise an unsubscribe made in Spotler before the next pull would look like nothing new
+    to the pull (Spotler's "off" equals what it last read) and a later push would undo it.
+    """
+    now = timezone.now()
+    SpotlerConsent.objects.filter(contact=contact, bit__in=bits).update(
+        enabled=True, changed_at=now
+    )
+    state = SpotlerState.objects.filter(contact=contact).first()
+    if state is not None:
+        state.permissions = {**state.permissions, **{str(bit): True for bit in bits}}
+        state.save(update_fields=["permissions"])
 
 
 def _inactivate(contact: Contact, *, client, run) -> Outcome:
