@@ -46,7 +46,7 @@ class Shop:
     token: str
     seed: int = 7
     # The Spotler sandbox's control surface: when given, live mode also plays the recipients,
-    # who now and then unsubscribe or edit their profile in Spotler.
+    # who now and then unsubscribe or edit their profile in Spotler, or whose mail bounces.
     sandbox_url: str | None = None
 
     def __post_init__(self) -> None:
@@ -156,8 +156,12 @@ class Shop:
 
     def _recipient_acts_in_spotler(self) -> str:
         external_id = self.rng.choice(list(self.customers))
-        if self.rng.random() < 0.5:
+        roll = self.rng.random()
+        if roll < 0.4:
             path, body, what = "unsubscribe", {"bit": 1}, "unsubscribed from the newsletter"
+        elif roll < 0.6:
+            kind = self.rng.choice(["HARDBOUNCE", "SOFTBOUNCE"])
+            path, body, what = "bounce", {"type": kind}, f"a mail to them bounced ({kind.lower()})"
         else:
             city = self.rng.choice(LANGUAGES[self.customers[external_id]["language"]][2])
             path, body, what = "edit", {"properties": {"city": city}}, f"moved to {city}"
