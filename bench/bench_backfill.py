@@ -245,8 +245,13 @@ def p95(values: list[float]) -> float:
 
 
 def run() -> list[Figure]:
+    # A SIGTERM (a timeout, Ctrl-C in make) must still stop the processes started here.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     subprocess.run(["redis-cli", "-n", str(REDIS_DB), "flushdb"], check=True, capture_output=True)
-    set_up_fresh_database(DB_NAME, redis_url=REDIS_URL)
+    set_up_fresh_database(
+        DB_NAME, redis_url=REDIS_URL, SPOTLER_BASE_URL=env()["SPOTLER_BASE_URL"],
+        SPOTLER_RATE_LIMIT="0",
+    )  # fmt: skip
     from django.core.management import call_command
 
     call_command("createcachetable", verbosity=0)  # the ORM-broker phase's cache

@@ -105,16 +105,17 @@ def note_changed_fields(
 ) -> dict[str, str]:
     """`times` ({field: ISO moment}) with `now` for each field whose value differs.
 
-    A field that appears or is left out counts as changed; an equal value keeps its old time, so
-    a shop that resends its whole record with one edit moves only that field's time. Values
-    compare with their JSON type (`1` is not `true`), as the fields hash does.
+    A field left out counts as changed; an equal value keeps its old time, so a shop that resends
+    its whole record with one edit moves only that field's time. A field seen for the first time
+    gets no time: its value is not known to have changed *after* anything (the consent rule reads
+    that as "before" Spotler's change, so a new record never undoes an unsubscribe Spotler
+    already holds). Values compare with their JSON type (`1` is not `true`), as the fields hash
+    does.
     """
     missing = object()
     stamp = now.isoformat()
     changed = {
-        name: stamp
-        for name in before.keys() | after.keys()
-        if not same_value(before.get(name, missing), after.get(name, missing))
+        name: stamp for name in before if not same_value(before[name], after.get(name, missing))
     }
     return {**times, **changed} if changed else times
 

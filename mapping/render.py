@@ -7,6 +7,7 @@ over them with no I/O and no database access.
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -81,6 +82,18 @@ class CompiledMapping:
     steps: tuple[_Step, ...]
     # (bit, source field) of each permission row that sends: which consent field feeds which bit.
     permission_sources: tuple[tuple[int, str], ...] = ()
+    # For every saved version up to this one: (saved at, the permission bits it sent), oldest
+    # first; tells which bits a contact pushed at some moment can have received.
+    bits_history: tuple[tuple[datetime, frozenset[int]], ...] = ()
+
+    def bits_sent_at(self, moment: datetime) -> frozenset[int]:
+        """The permission bits the mapping in force at `moment` sent (none before any)."""
+        bits: frozenset[int] = frozenset()
+        for saved_at, version_bits in self.bits_history:
+            if saved_at > moment:
+                break
+            bits = version_bits
+        return bits
 
 
 def compile_mapping(rows: Iterable[Row], *, tz: ZoneInfo) -> CompiledMapping:

@@ -44,15 +44,17 @@ class QueueStatus:
 def read_queue_status(*, recent: int = 5) -> QueueStatus:
     broker = get_broker()
     reachable, clusters, queued = True, [], None
+    name = type(broker).__name__  # Redis's own name (with its version) needs an answer from it
     try:
         broker.ping()
+        name = broker.info()
         queued = broker.queue_size()
         clusters = [_cluster_info(stat) for stat in Stat.get_all(broker=broker)]
     except Exception as exc:  # a broker that is down is a state to show, not a page error
         logger.warning("Queue broker unreachable: %s", exc.__class__.__name__)
         reachable = False
     return QueueStatus(
-        broker=broker.info(),
+        broker=name,
         broker_reachable=reachable,
         clusters=sorted(clusters, key=lambda c: (c.host, c.cluster_id)),
         queued=queued,

@@ -221,6 +221,9 @@ SYNC_PUSH_BACKOFF_SECONDS = env.list(
 # A single edit is not delayed. 0 switches the quiet period off.
 SYNC_PUSH_QUIET_SECONDS = env.float("SYNC_PUSH_QUIET_SECONDS", default=1.0)
 # Each pull starts this long before the previous one ended, so nothing slips between windows.
+# How far back the very first pull reads (no watermark yet): far enough to learn every
+# unsubscribe Spotler already holds before the first backfill sends anything.
+SYNC_FIRST_PULL_DAYS = env.int("SYNC_FIRST_PULL_DAYS", default=365)
 SYNC_PULL_OVERLAP_MINUTES = env.int("SYNC_PULL_OVERLAP_MINUTES", default=60)
 # Contact timeline events (SyncEvent) older than this many days are deleted every night, except
 # each contact's latest event of each kind and every event of a contact that is still failed

@@ -135,7 +135,9 @@ def work(run_id: int) -> None:
             break
         client = client or spotler_client()
         mapping = mapping or mapping_in_force()
-        result = send_chunk(run, chunk.contact_ids, client=client, mapping=mapping)
+        result = send_chunk(
+            run, chunk.contact_ids, client=client, mapping=mapping, hold=chunk.claim
+        )
         with transaction.atomic():
             settled = BackfillChunk.objects.filter(
                 pk=chunk.pk, claim=chunk.claim, status=ChunkStatus.IN_FLIGHT
@@ -154,7 +156,11 @@ def work(run_id: int) -> None:
 
 
 def claim_chunk(run: SyncRun) -> BackfillChunk | None:
-    """The next chunk nobody works on (or whose worker stopped reporting), for this worker."""
+    """The next chunk nobody works on (or whose worker stopped reporting), for this worker.
+
+    Taking over a chunk whose worker stopped reporting also releases the contacts it held (its
+    claim is their hold): otherwise they would wait out the live push's 10-minute lease.
+    """
     stale = timezone.now() - timedelta(seconds=settings.SYNC_RUN_STALE_SECONDS)
     open_chunks = BackfillChunk.objects.filter(run=run).filter(
         Q(status=ChunkStatus.PENDING) | Q(status=ChunkStatus.IN_FLIGHT, claimed_at__lt=stale)
@@ -164,22 +170,34 @@ def claim_chunk(run: SyncRun) -> BackfillChunk | None:
         taken = BackfillChunk.objects.filter(pk=chunk.pk, claim=chunk.claim).filter(
             Q(status=ChunkStatus.PENDING) | Q(status=ChunkStatus.IN_FLIGHT, claimed_at__lt=stale)
         )
-        if taken.update(
-            status=ChunkStatus.IN_FLIGHT,
-            claim=token,
-            claimed_at=timezone.now(),
-            attempts=F("attempts") + 1,
-        ):
-            return BackfillChunk.objects.get(pk=chunk.pk)
+        with transaction.atomic():
+            if not taken.update(
+                status=ChunkStatus.IN_FLIGHT,
+                claim=token,
+                claimed_at=timezone.now(),
+                attempts=F("attempts") + 1,
+            ):
+                continue
+            if chunk.status == ChunkStatus.IN_FLIGHT:
+                OutboxEntry.objects.filter(claim=chunk.claim, status=OutboxStatus.IN_FLIGHT).update(
+                    status=OutboxStatus.PENDING, claim=""
+                )  # pending upserts: this worker's hold takes them again
+        return BackfillChunk.objects.get(pk=chunk.pk)
     return None
 
 
 def send_chunk(
-    run: SyncRun, contact_ids: list[int], *, client: spotler.SpotlerClient, mapping
+    run: SyncRun,
+    contact_ids: list[int],
+    *,
+    client: spotler.SpotlerClient,
+    mapping,
+    hold: str | None = None,
 ) -> ChunkResult:
-    """Hold the contacts, send them (100 per call), and settle each one's outcome."""
+    """Hold the contacts (under `hold`, the chunk's claim), send them 100 per call, and settle
+    each one's outcome."""
     result = ChunkResult()
-    token, held = hold_contacts(contact_ids)
+    token, held = hold_contacts(contact_ids, token=hold)
     # Held elsewhere (a live push is sending it, or an anonymize/inactivate is waiting): the
     # live push sends the contact's current state anyway.
     result.skipped += len(contact_ids) - len(held)
@@ -209,13 +227,13 @@ def send_chunk(
     return result
 
 
-def hold_contacts(contact_ids: list[int]) -> tuple[str, list[int]]:
+def hold_contacts(contact_ids: list[int], *, token: str | None = None) -> tuple[str, list[int]]:
     """Take the contacts as a live push takes them: an in-flight upsert entry each.
 
     A contact held by a live push, or waiting for an anonymize or inactivate, is left to the
     live push. A pending upsert is taken over: this send carries its change too.
     """
-    token, now = uuid.uuid4().hex, timezone.now()
+    token, now = token or uuid.uuid4().hex, timezone.now()
     with transaction.atomic():
         locked = list(
             Contact.objects.select_for_update(skip_locked=True)

@@ -44,7 +44,6 @@ from sync.models import (
 # Spotler documents no maximum (spotler-api.md §2.7; the sandbox allows 1,000). At the rate limit
 # (10 calls/s) pages of 100 alone would make 50,000 updated contacts take 50 s.
 PAGE_SIZE = 500
-FIRST_WINDOW = timedelta(days=1)  # how far back the very first scheduled pull looks
 # A page whose new states collided with a concurrent pull is applied again; more than a few
 # collisions in a row would be a bug, not a race.
 ATTEMPTS = 3
@@ -107,6 +106,12 @@ def pull_updates(
     return run
 
 
+def first_window() -> timedelta:
+    """How far back the very first pull looks. Far: the first backfill pulls first, and every
+    unsubscribe Spotler already holds for our contacts must be known before it sends."""
+    return timedelta(days=settings.SYNC_FIRST_PULL_DAYS)
+
+
 def pull_updates_on_schedule(*, client: spotler.SpotlerClient | None = None) -> SyncRun:
     """The scheduled pull: from a little before the last watermark up to now.
 
@@ -116,7 +121,7 @@ def pull_updates_on_schedule(*, client: spotler.SpotlerClient | None = None) -> 
     now = timezone.now().replace(microsecond=0) + timedelta(seconds=1)
     overlap = timedelta(minutes=settings.SYNC_PULL_OVERLAP_MINUTES)
     mark = PullWatermark.objects.filter(kind=SyncRunKind.PULL_UPDATES).first()
-    since = (mark.until - overlap) if mark else now - FIRST_WINDOW
+    since = (mark.until - overlap) if mark else now - first_window()
     run = pull_updates(since=since, until=now, client=client)
     if run.status == SyncRunStatus.SUCCEEDED:
         PullWatermark.objects.update_or_create(

@@ -29,7 +29,7 @@ from sync.models import (
     SyncRunTrigger,
     UnknownContact,
 )
-from sync.pull import FIRST_WINDOW
+from sync.pull import first_window
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def pull_bounces_on_schedule(*, client: spotler.SpotlerClient | None = None) -> 
     now = timezone.now()
     overlap = timedelta(minutes=settings.SYNC_PULL_OVERLAP_MINUTES)
     mark = PullWatermark.objects.filter(kind=SyncRunKind.PULL_BOUNCES).first()
-    since = (mark.until - overlap) if mark else now - FIRST_WINDOW
+    since = (mark.until - overlap) if mark else now - first_window()
     run = pull_bounces(since=since, until=now, client=client)
     if run.status == SyncRunStatus.SUCCEEDED:
         PullWatermark.objects.update_or_create(

@@ -273,10 +273,14 @@ def _prepare_upsert(
     properties = dict(rendered.payload["properties"])
     if spotler_off_at is None:
         spotler_off_at = _spotler_off_at(contact)
+    shop_changed_at = shop_consent_changed_at(contact, mapping=mapping)
     permissions, held = guard_permissions(
         properties.pop(PERMISSIONS_PROPERTY, []),
         spotler_off_at=spotler_off_at,
-        shop_changed_at=shop_consent_changed_at(contact, mapping=mapping),
+        shop_changed_at=shop_changed_at,
+    )
+    permissions, unchanged = _changed_since_last_push(
+        permissions, contact=contact, mapping=mapping, shop_changed_at=shop_changed_at
     )
     switched_on = [
         int(p["bit"]) for p in permissions if p["enabled"] and int(p["bit"]) in spotler_off_at
@@ -290,7 +294,37 @@ def _prepare_upsert(
         permissions={int(p["bit"]): bool(p["enabled"]) for p in permissions},
     )
     notes = [str(h) for h in held] + [str(p) for p in rendered.problems]
+    if unchanged:
+        bits = ", ".join(str(b) for b in unchanged)
+        notes.append(
+            f"Permission {bits} not sent again: unchanged in the shop since the last push."
+        )
     return Prepared(contact, wire, payload, notes, switched_on)
+
+
+def _changed_since_last_push(
+    permissions: list[dict], *, contact: Contact, mapping: CompiledMapping, shop_changed_at: dict
+) -> tuple[list[dict], list[int]]:
+    """The permissions worth sending, and the bits left out.
+
+    A consent the shop has not changed since Spotler last accepted this contact is not sent
+    again: Spotler already has it, or has something newer from the recipient (an unsubscribe
+    the pull has not read yet), which a resent "yes" must not undo. Everything goes on a
+    contact's first push; a bit the mapping did not send at the last push goes too.
+    """
+    last_push = contact.synced_at
+    if last_push is None:
+        return permissions, []
+    sent_before = mapping.bits_sent_at(last_push)
+    send, unchanged = [], []
+    for entry in permissions:
+        bit = int(entry["bit"])
+        changed = shop_changed_at.get(bit)
+        if bit not in sent_before or (changed is not None and changed > last_push):
+            send.append(entry)
+        else:
+            unchanged.append(int(entry["bit"]))
+    return send, unchanged
 
 
 def _upsert(contact: Contact, *, client, mapping: CompiledMapping, run) -> Outcome:

@@ -167,8 +167,9 @@ MAX_RESUMES = 5
 def watch_runs() -> list[str]:
     """Find runs whose worker stopped reporting (killed, timed out, machine gone) and act.
 
-    A backfill resumes from its checkpoint: chunks in flight are released and a worker is
-    queued. A run an operator started is queued again (pulls and refreshes are idempotent).
+    A backfill resumes from its checkpoint: its workers are queued again, and they take over
+    the chunks in flight (with the contacts those held). A run an operator started is queued
+    again (pulls and refreshes are idempotent).
     A live push batch is marked failed: its changes go out again once their lease runs out.
     Each run is resumed at most MAX_RESUMES times, then it fails with the reason.
     """
@@ -202,7 +203,8 @@ def watch_runs() -> list[str]:
         checkpoint = {**run.checkpoint, "resumes": resumes + 1}
         if run.kind == SyncRunKind.BACKFILL and run.checkpoint.get("prepared"):
             SyncRun.objects.filter(pk=run.pk).update(checkpoint=checkpoint)
-            backfill.queue_worker(run)
+            for _ in range(backfill.backfill_workers()):  # as many as the run started with
+                backfill.queue_worker(run)
             lines.append(f"run {run.pk} resumed from its checkpoint (no word since {since})")
         else:
             SyncRun.objects.filter(pk=run.pk, status=SyncRunStatus.RUNNING).update(

@@ -73,8 +73,10 @@ def running_clusters(
     *, workers: int = 2, backfill_workers: int = 1, extra_env: dict | None = None
 ) -> Iterator[tuple[subprocess.Popen, subprocess.Popen]]:
     """Both queues, as production runs them: live work and backfills."""
-    with running_cluster(workers=workers, extra_env=extra_env) as main:
-        with running_cluster(
+    with (
+        running_cluster(workers=workers, extra_env=extra_env) as main,
+        running_cluster(
             workers=backfill_workers, extra_env=extra_env, queue="backfill"
-        ) as backfill:
-            yield main, backfill
+        ) as backfill,
+    ):
+        yield main, backfill

@@ -6,43 +6,66 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sync', '0005_dismissed_failures'),
+        ("sync", "0005_dismissed_failures"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BackfillChunk',
+            name="BackfillChunk",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('contact_ids', models.JSONField(default=list)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('in_flight', 'In flight'), ('done', 'Done')], default='pending', max_length=20)),
-                ('claim', models.CharField(blank=True, max_length=32)),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('attempts', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField()),
+                ("contact_ids", models.JSONField(default=list)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("in_flight", "In flight"),
+                            ("done", "Done"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("claim", models.CharField(blank=True, max_length=32)),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                ("attempts", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'ordering': ['run', 'number'],
+                "ordering": ["run", "number"],
             },
         ),
         migrations.AddIndex(
-            model_name='syncrun',
-            index=models.Index(fields=['trigger', '-id'], name='sync_syncru_trigger_106593_idx'),
+            model_name="syncrun",
+            index=models.Index(fields=["trigger", "-id"], name="sync_syncru_trigger_106593_idx"),
         ),
         migrations.AddField(
-            model_name='backfillchunk',
-            name='run',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='chunks', to='sync.syncrun'),
+            model_name="backfillchunk",
+            name="run",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="chunks",
+                to="sync.syncrun",
+            ),
         ),
         migrations.AddIndex(
-            model_name='backfillchunk',
-            index=models.Index(fields=['run', 'status', 'number'], name='sync_backfi_run_id_d5e451_idx'),
+            model_name="backfillchunk",
+            index=models.Index(
+                fields=["run", "status", "number"], name="sync_backfi_run_id_d5e451_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='backfillchunk',
-            constraint=models.UniqueConstraint(fields=('run', 'number'), name='one_chunk_number_per_run'),
+            model_name="backfillchunk",
+            constraint=models.UniqueConstraint(
+                fields=("run", "number"), name="one_chunk_number_per_run"
+            ),
         ),
     ]

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from spotler import Contact, RetryPolicy, SpotlerError
+from spotler import Contact, RetryPolicy, SpotlerError, client_from_settings
 from tests.spotler.client_helpers import count, make_client
 
 PROPERTIES = "GET contact/properties/list"
@@ -89,6 +89,19 @@ def test_a_hanging_request_times_out_and_is_raised_as_transient(spotler_sandbox)
         "Spotler did not answer within 0.5 s (GET contact/properties/list, read timeout)"
     )
     assert time.monotonic() - started < 2.5
+
+
+def test_the_configured_client_waits_spotler_read_timeout_for_an_answer(spotler_sandbox, settings):
+    settings.SPOTLER_BASE_URL = spotler_sandbox.base_url
+    settings.SPOTLER_READ_TIMEOUT = 0.5
+    spotler_sandbox.set(hang_rate=1, hang_seconds=3)
+    client = client_from_settings(retry=RetryPolicy(max_retries=0))
+
+    with pytest.raises(SpotlerError) as caught:
+        client.list_properties()
+
+    assert "did not answer within 0.5 s" in str(caught.value)
+    assert caught.value.transient
 
 
 def test_a_hanging_request_is_retried_and_then_succeeds(spotler_sandbox):

@@ -3,6 +3,7 @@
 import time
 
 from django.urls import reverse
+from django_q.conf import Conf
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
@@ -60,3 +61,16 @@ def test_home_lists_scheduled_jobs(client, admin_user):
     assert "Pull bounces" in text
     assert "every 60 min" in text
     assert "not run yet" in text
+
+
+def test_home_says_the_broker_does_not_answer_when_redis_is_down(client, admin_user, monkeypatch):
+    # The queue's Redis at a port nobody listens on (django-q2 reads its settings at start-up).
+    monkeypatch.setattr(Conf, "ORM", None)
+    monkeypatch.setattr(Conf, "REDIS", "redis://127.0.0.1:1/0")
+    client.force_login(admin_user)
+
+    response = client.get(reverse("queue-summary"))
+
+    assert response.status_code == 200
+    assert "Broker unreachable" in response.content.decode()
+    assert "Redis does not answer" in response.content.decode()

@@ -122,9 +122,7 @@ def test_unknown_filters_are_refused_with_the_name():
         runs.start_run(kind=SyncRunKind.BACKFILL, trigger="command", filters={"colour": "red"})
 
 
-def test_a_contact_spotler_refuses_is_failed_with_the_reason_and_the_rest_goes(
-    sandbox, admin_user
-):
+def test_a_contact_spotler_refuses_is_failed_with_the_reason_and_the_rest_goes(sandbox, admin_user):
     rows = [*current_version().rows, {"source_fields": ["postcode"], "property": "postalCode",
             "type": "postcode"}]  # fmt: skip
     save_version(rows=rows, author=admin_user)
@@ -220,6 +218,32 @@ def test_a_run_whose_worker_died_resumes_from_its_checkpoint(sandbox, settings):
     assert sandbox.requests()["POST contact/list"]["200"] - sent_before == 7
 
 
+def test_the_contacts_a_dead_worker_held_are_sent_by_the_worker_taking_over_its_chunk(
+    sandbox, settings
+):
+    settings.SYNC_RUN_STALE_SECONDS = 60
+    shop_has(300)
+    run = runs.start_run(kind=SyncRunKind.BACKFILL, trigger=SyncRunTrigger.DASHBOARD)
+    runs.claim_run(run.pk)
+    run.refresh_from_db()
+    backfill.prepare(run)
+    # The worker took the chunk, held its contacts, and was killed before sending them.
+    chunk = backfill.claim_chunk(run)
+    backfill.hold_contacts(chunk.contact_ids, token=chunk.claim)
+    long_ago = timezone.now() - timedelta(minutes=5)
+    SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=long_ago)
+    BackfillChunk.objects.filter(pk=chunk.pk).update(claimed_at=long_ago)
+
+    runs.watch_runs()
+    runs.work_backfill(run.pk)  # the worker the watchdog queued
+
+    run.refresh_from_db()
+    assert (run.status, run.sent, run.skipped) == (SyncRunStatus.SUCCEEDED, 300, 0)
+    assert spotler_knows(sandbox, "C-299")
+    assert not OutboxEntry.objects.filter(status=OutboxStatus.IN_FLIGHT).exists()
+    assert Contact.objects.filter(sync_status=SyncStatus.SYNCED).count() == 300
+
+
 def test_a_quiet_live_push_run_is_failed_with_the_reason(db, settings):
     settings.SYNC_RUN_STALE_SECONDS = 60
     long_ago = timezone.now() - timedelta(minutes=5)
@@ -266,9 +290,12 @@ def test_on_the_queue_a_backfill_is_worked_by_two_workers_while_live_changes_sti
         upsert_contact(external_id="LIVE-1", raw_fields=customer(99999))
         while time.monotonic() < deadline:
             run.refresh_from_db()
-            if run.status in runs.FINISHED and Contact.objects.filter(
-                external_id="LIVE-1", sync_status=SyncStatus.SYNCED
-            ).exists():
+            if (
+                run.status in runs.FINISHED
+                and Contact.objects.filter(
+                    external_id="LIVE-1", sync_status=SyncStatus.SYNCED
+                ).exists()
+            ):
                 break
             time.sleep(0.3)
     assert run.status == SyncRunStatus.SUCCEEDED, run.error
@@ -277,3 +304,18 @@ def test_on_the_queue_a_backfill_is_worked_by_two_workers_while_live_changes_sti
     # Both workers took chunks: the chunks' claims are spread.
     assert spotler_sandbox.requests()["POST contact/list"]["200"] == 30
     assert len(spotler_sandbox.state()["contacts"]) == 3001
+
+
+def test_a_first_backfill_into_an_account_that_already_holds_an_unsubscribe_keeps_it(sandbox):
+    # Spotler knew this customer long before spotlersync (an earlier connector), and the
+    # recipient unsubscribed there months ago; the shop still says "yes".
+    months_ago = (timezone.now() - timedelta(days=120)).isoformat()
+    sandbox.control("POST", "contacts", {"externalId": "C-1", "properties": {
+        "email": "c1@example.nl", "permissions": [{"bit": 1, "enabled": True}]}})  # fmt: skip
+    sandbox.control("POST", "contacts/C-1/unsubscribe", {"bit": 1, "at": months_ago})
+    shop_has(3)
+    run = start()
+    assert run.sent == 3
+    held = sandbox.contact("C-1")["properties"]["permissions"]
+    assert {p["bit"]: p["enabled"] for p in held}[1] is False
+    assert "kept off" in SyncEvent.objects.get(run=run, contact__external_id="C-1").answer

@@ -89,6 +89,21 @@ def test_a_spotler_outage_leaves_the_change_pending_with_a_later_retry(sandbox, 
     assert Contact.objects.get(external_id="C-3").sync_status == SyncStatus.SYNCED
 
 
+def test_retries_wait_as_sync_push_backoff_seconds_says_the_last_wait_repeating(
+    sandbox, client, settings
+):
+    settings.SYNC_PUSH_BACKOFF_SECONDS = [5, 60]
+    upsert_contact(external_id="C-3", raw_fields=ANNA)
+    sandbox.set(error_rate=1.0)
+    waits = []
+    for _ in range(3):
+        OutboxEntry.objects.update(not_before=None)
+        before = timezone.now()
+        push_outbox(client=client)
+        waits.append(round((OutboxEntry.objects.get().not_before - before).total_seconds()))
+    assert waits == [5, 60, 60]
+
+
 def test_a_push_never_switches_on_a_permission_the_contact_switched_off_in_spotler(sandbox, client):
     upsert_contact(external_id="C-4", raw_fields=ANNA)
     push_outbox(client=client)
