@@ -243,6 +243,10 @@ class UnknownContact(models.Model):
     first_seen_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(auto_now=True)
     times_seen = models.PositiveIntegerField(default=1)
+    # Spotler's permissions for it, as last reported, and when: if the shop later sends this
+    # contact, its first push must not switch on what the recipient switched off in Spotler.
+    permissions = models.JSONField(default=dict, blank=True)  # {"1": false, ...}
+    last_changed = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.external_id

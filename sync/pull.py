@@ -181,6 +181,8 @@ class _Writes:
     events: list[SyncEvent] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
+    # Spotler's permissions of unknown contacts: {external id: ({bit: on}, lastChanged)}
+    unknown_permissions: dict[str, tuple[dict, datetime | None]] = field(default_factory=dict)
 
 
 def _apply_part(items, *, rows, email_owned, run) -> list[str]:
@@ -196,6 +198,11 @@ def _apply_part(items, *, rows, email_owned, run) -> list[str]:
         found = contacts.get(item.external_id) if item.external_id else None
         if found is None:
             writes.unknown.append(item.external_id or "(none)")
+            if item.external_id and item.permissions:
+                writes.unknown_permissions[item.external_id] = (
+                    {str(bit): on for bit, on in item.permissions.items()},
+                    item.last_changed,
+                )
             counted.append("skipped")
             continue
         pk, pushed = found
@@ -349,6 +356,18 @@ def _write(writes: _Writes) -> None:
     )  # fmt: skip
     SyncEvent.objects.bulk_create(writes.events)
     _record_unknown(writes.unknown)
+    if writes.unknown_permissions:
+        UnknownContact.objects.bulk_create(
+            [
+                UnknownContact(
+                    external_id=e, source=SyncRunKind.PULL_UPDATES, permissions=p, last_changed=at
+                )
+                for e, (p, at) in writes.unknown_permissions.items()
+            ],
+            update_conflicts=True,
+            unique_fields=["external_id"],
+            update_fields=["permissions", "last_changed"],
+        )
     publish_changes(writes.changes)
 
 

@@ -37,6 +37,7 @@ from sync.models import (
     SyncRunKind,
     SyncRunStatus,
     SyncRunTrigger,
+    UnknownContact,
 )
 from sync.ratelimit import RateLimiter
 
@@ -237,9 +238,8 @@ def _update_contact_state(contact: Contact, *, outcome: Outcome, now) -> None:
     ).exists()
     if still_pending and outcome.ok:
         status = SyncStatus.PENDING
-    Contact.objects.filter(pk=contact.pk).update(
-        sync_status=status, sync_error=error, synced_at=now if outcome.ok else contact.synced_at
-    )
+    accepted = {"synced_at": now, "pushed_changed_at": contact.changed_at} if outcome.ok else {}
+    Contact.objects.filter(pk=contact.pk).update(sync_status=status, sync_error=error, **accepted)
 
 
 @dataclass
@@ -307,15 +307,17 @@ def _changed_since_last_push(
 ) -> tuple[list[dict], list[int]]:
     """The permissions worth sending, and the bits left out.
 
-    A consent the shop has not changed since Spotler last accepted this contact is not sent
-    again: Spotler already has it, or has something newer from the recipient (an unsubscribe
-    the pull has not read yet), which a resent "yes" must not undo. Everything goes on a
-    contact's first push; a bit the mapping did not send at the last push goes too.
+    A consent the shop has not changed since the ledger state Spotler last accepted (compared
+    with that state's own change time, not the moment of the push) is not sent again: Spotler
+    already has it, or has something newer from the recipient (an unsubscribe the pull has not
+    read yet), which a resent "yes" must not undo. Everything goes on a contact's first push
+    (and on the first push after an upgrade that did not know the accepted state); a bit the
+    mapping did not send at the last push goes too.
     """
-    last_push = contact.synced_at
-    if last_push is None:
+    last_push = contact.pushed_changed_at
+    if last_push is None or contact.synced_at is None:
         return permissions, []
-    sent_before = mapping.bits_sent_at(last_push)
+    sent_before = mapping.bits_sent_at(contact.synced_at)
     send, unchanged = [], []
     for entry in permissions:
         bit = int(entry["bit"])
@@ -348,7 +350,7 @@ def upsert_many(
     outcomes: dict[int, Outcome] = {}
     ready: list[Prepared] = []
     events: list[SyncEvent] = []
-    off_at = _spotler_off_at_many([c.pk for c in contacts])
+    off_at = _spotler_off_at_many([c.pk for c in contacts], contacts=contacts)
     for contact in contacts:
         prepared = _prepare_upsert(
             contact, mapping=mapping, spotler_off_at=off_at.get(contact.pk, {})
@@ -459,16 +461,31 @@ def _record(
 
 
 def _spotler_off_at(contact: Contact) -> dict:
-    consents = SpotlerConsent.objects.filter(contact=contact, enabled=False)
-    return {c.bit: c.changed_at for c in consents}
+    return _spotler_off_at_many([contact.pk], contacts=[contact]).get(contact.pk, {})
 
 
-def _spotler_off_at_many(contact_ids: list[int]) -> dict[int, dict]:
-    """{contact id: {bit: when Spotler reported it off}} for many contacts in one query."""
+def _spotler_off_at_many(
+    contact_ids: list[int], *, contacts: list[Contact] = ()
+) -> dict[int, dict]:
+    """{contact id: {bit: when Spotler reported it off}} for many contacts in a query or two.
+
+    A contact never pushed may still be known to Spotler (from before spotlersync, or another
+    source): what a pull reported of it while the ledger did not know it counts too.
+    """
     off: dict[int, dict] = {}
     consents = SpotlerConsent.objects.filter(contact_id__in=contact_ids, enabled=False)
     for contact_id, bit, changed_at in consents.values_list("contact_id", "bit", "changed_at"):
         off.setdefault(contact_id, {})[bit] = changed_at
+    new = {c.external_id: c.pk for c in contacts if c.synced_at is None and c.external_id}
+    if new:
+        reported = UnknownContact.objects.filter(external_id__in=new, last_changed__isnull=False)
+        for external_id, permissions, at in reported.values_list(
+            "external_id", "permissions", "last_changed"
+        ):
+            bits = off.setdefault(new[external_id], {})
+            for bit, on in permissions.items():
+                if not on:
+                    bits.setdefault(int(bit), at)
     return off
 
 

@@ -244,3 +244,36 @@ def test_a_bit_the_mapping_starts_sending_goes_with_the_next_push(
 def promotions_in_spotler(sandbox) -> bool:
     held = sandbox.contact("C-1")["properties"]["permissions"]
     return {p["bit"]: p["enabled"] for p in held}[2]
+
+
+def test_a_consent_change_made_while_its_contact_was_being_pushed_still_goes(
+    client, spotler_sandbox
+):
+    from sync.push import Outcome, settle_entries
+
+    upsert_contact(external_id="C-1", raw_fields=ANNA)
+    push_outbox(client=client)
+    # A push read the contact (newsletter: yes) and is still sending it when the customer
+    # unsubscribes in the shop; the push then settles what it read.
+    as_read = Contact.objects.get(external_id="C-1")
+    upsert_contact(external_id="C-1", raw_fields={**ANNA, "newsletter": False})
+    settle_entries(token="", contact=as_read, outcome=Outcome(ok=True))
+
+    push_outbox(client=client)
+    assert newsletter_in_spotler(spotler_sandbox, "C-1") is False
+
+
+def test_a_first_push_keeps_an_unsubscribe_spotler_held_before_the_shop_sent_the_contact(
+    client, spotler_sandbox
+):
+    # Spotler knew the customer before spotlersync did; a pull read them while the ledger did not.
+    spotler_sandbox.control("POST", "contacts", json={"externalId": "C-1", "properties": {
+        "email": "anna@example.nl", "permissions": [{"bit": 1, "enabled": True}]}})  # fmt: skip
+    spotler_sandbox.control("POST", "contacts/C-1/unsubscribe", json={"bit": NEWSLETTER_BIT})
+    pull(client)
+
+    upsert_contact(external_id="C-1", raw_fields=ANNA)
+    push_outbox(client=client)
+
+    assert newsletter_in_spotler(spotler_sandbox, "C-1") is False
+    assert "permission 1 kept off" in SyncEvent.objects.first().answer
