@@ -19,6 +19,7 @@ Figures:
 import contextlib
 import os
 import re
+import secrets
 import signal
 import statistics
 import subprocess
@@ -42,6 +43,7 @@ SEQUENTIAL_CONTACTS = 2_000
 LIVE_EDITS = 40
 SANDBOX_PORT = 8791
 WORKERS = 2
+SECRET_KEY = secrets.token_urlsafe(50)
 
 
 def free_port() -> int:
@@ -63,14 +65,21 @@ def env(*, broker: str = "redis", rate_limit: float = 0) -> dict[str, str]:
         "Q_BACKFILL_WORKERS": str(WORKERS),
         "API_RATE_LIMIT": "0",
         "LOG_LEVEL": "WARNING",
+        # One key for every process: django-q2 signs tasks with it, and a cluster drops (as
+        # tampered) a task queued by a process with another key.
+        "SECRET_KEY": SECRET_KEY,
     }
     return base
 
 
 @contextlib.contextmanager
-def process(args: list[str], environment: dict[str, str]) -> Iterator[subprocess.Popen]:
+def process(
+    args: list[str], environment: dict[str, str], *, log: str | None = None
+) -> Iterator[subprocess.Popen]:
+    """A child in a session of its own; its output to `log` under bench/ (or nowhere)."""
+    out = open(ROOT / "bench" / log, "w") if log else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(
-        args, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        args, cwd=ROOT, env=environment, stdout=out, stderr=subprocess.STDOUT,
         start_new_session=True,
     )  # fmt: skip
     try:
@@ -201,9 +210,9 @@ def live_latencies(sandbox: Sandbox, environment: dict[str, str], token: str) ->
     gunicorn = [str(ROOT / ".venv/bin/gunicorn"), "spotlersync.wsgi", "-w", "2",
                 "-b", f"127.0.0.1:{port}"]  # fmt: skip
     web_env = {**environment, "DEBUG": "False", "SECURE_SSL_REDIRECT": "False",
-               "ALLOWED_HOSTS": "127.0.0.1", "SECRET_KEY": "bench-" + "x" * 50}  # fmt: skip
+               "ALLOWED_HOSTS": "127.0.0.1"}  # fmt: skip
     latencies = []
-    with process(gunicorn, web_env):
+    with process(gunicorn, web_env, log="backfill-web.log"):
         api = f"http://127.0.0.1:{port}/api/v1/contacts"
         http = requests.Session()
         http.headers["Authorization"] = f"Bearer {token}"
@@ -250,11 +259,9 @@ def run() -> list[Figure]:
     subprocess.run(["redis-cli", "-n", str(REDIS_DB), "flushdb"], check=True, capture_output=True)
     set_up_fresh_database(
         DB_NAME, redis_url=REDIS_URL, SPOTLER_BASE_URL=env()["SPOTLER_BASE_URL"],
-        SPOTLER_RATE_LIMIT="0",
+        SPOTLER_RATE_LIMIT="0", SECRET_KEY=SECRET_KEY,
     )  # fmt: skip
-    from django.core.management import call_command
-
-    call_command("createcachetable", verbosity=0)  # the ORM-broker phase's cache
+    manage("createcachetable", environment=env(broker="orm"))  # that phase's cache table
     figures = []
     sandbox = Sandbox()
     with process([sys.executable, "manage.py", "spotler_sandbox", "--port", str(SANDBOX_PORT)],

@@ -209,8 +209,9 @@ SYNC_PULL_BOUNCES_MINUTES = env.int("SYNC_PULL_BOUNCES_MINUTES", default=60)
 # The queue (django-q2 cluster name) that works backfills; see Q_CLUSTER["ALT_CLUSTERS"].
 SYNC_BACKFILL_CLUSTER = "backfill"
 # A running run whose worker has not reported for this long is taken to have died: the
-# watchdog (the "Push pending changes" schedule) resumes it from its checkpoint.
-SYNC_RUN_STALE_SECONDS = env.int("SYNC_RUN_STALE_SECONDS", default=120)
+# watchdog (the "Watch sync runs" schedule) resumes it from its checkpoint. Longer than one
+# Spotler call may take with the client's retries (180 s, spotler/retry.py) plus a read timeout.
+SYNC_RUN_STALE_SECONDS = env.int("SYNC_RUN_STALE_SECONDS", default=300)
 # Waits before a change Spotler could not take for now (even after the client's own retries) is
 # pushed again: after the first failure in a row, the second, ...; the last wait repeats.
 SYNC_PUSH_BACKOFF_SECONDS = env.list(

@@ -41,6 +41,9 @@ from sync.push import Outcome, push_contact, settle_entries, spotler_client, ups
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 500
+# Contacts sent between two signs of life: one `POST contact/list` call, which with the
+# client's retries may take minutes (spotler/retry.py); a chunk of 500 takes five of them.
+SLICE_SIZE = 100
 UNKNOWN_IDS_KEPT = 100
 RETRY_AFTER = timedelta(seconds=30)  # a contact Spotler could not take now: tried again then
 
@@ -81,7 +84,12 @@ def backfill(run: SyncRun) -> None:
 
 
 def prepare(run: SyncRun) -> bool:
-    """Pull first, then fix the selection as chunks; False if the run ended here."""
+    """Pull first, then fix the selection as chunks; False if the run ended here.
+
+    The watchdog may queue a run again while its first worker is still pulling: whichever
+    worker gets here second finds the run prepared and just works it with the other."""
+    if adopt_preparation(run, SyncRun.objects.get(pk=run.pk)):
+        return True
     beat(run.pk)
     pulled = pull.pull_updates_on_schedule()
     if pulled.status != SyncRunStatus.SUCCEEDED:
@@ -110,12 +118,25 @@ def prepare(run: SyncRun) -> bool:
     ]
     checkpoint["chunks"] = len(chunks)
     with transaction.atomic():
-        BackfillChunk.objects.filter(run=run).delete()  # a prepare cut short left nothing usable
+        # Under the run's row lock: two workers never both create the chunks. The chunks and
+        # "prepared" are written together, so an unprepared run has none.
+        locked = SyncRun.objects.select_for_update().get(pk=run.pk)
+        if adopt_preparation(run, locked):
+            return True
+        checkpoint = {**locked.checkpoint, **checkpoint}  # keeps the watchdog's resume count
         BackfillChunk.objects.bulk_create(chunks, batch_size=200)
         SyncRun.objects.filter(pk=run.pk).update(
             total=len(ids), checkpoint=checkpoint, heartbeat_at=timezone.now()
         )
     run.total, run.checkpoint = len(ids), checkpoint
+    return True
+
+
+def adopt_preparation(run: SyncRun, current: SyncRun) -> bool:
+    """True if another worker prepared the run already (`current` is it as stored)."""
+    if not current.checkpoint.get("prepared"):
+        return False
+    run.total, run.checkpoint = current.total, current.checkpoint
     return True
 
 
@@ -136,8 +157,9 @@ def work(run_id: int) -> None:
         client = client or spotler_client()
         mapping = mapping or mapping_in_force()
         result = send_chunk(
-            run, chunk.contact_ids, client=client, mapping=mapping, hold=chunk.claim
-        )
+            run, chunk.contact_ids, client=client, mapping=mapping, hold=chunk.claim,
+            chunk_id=chunk.pk,
+        )  # fmt: skip
         with transaction.atomic():
             settled = BackfillChunk.objects.filter(
                 pk=chunk.pk, claim=chunk.claim, status=ChunkStatus.IN_FLIGHT
@@ -193,9 +215,11 @@ def send_chunk(
     client: spotler.SpotlerClient,
     mapping,
     hold: str | None = None,
+    chunk_id: int | None = None,
 ) -> ChunkResult:
     """Hold the contacts (under `hold`, the chunk's claim), send them 100 per call, and settle
-    each one's outcome."""
+    each one's outcome. After each call the chunk's claim and the run's heartbeat are renewed,
+    so slow calls are not taken for a dead worker."""
     result = ChunkResult()
     token, held = hold_contacts(contact_ids, token=hold)
     # Held elsewhere (a live push is sending it, or an anonymize/inactivate is waiting): the
@@ -209,13 +233,18 @@ def send_chunk(
         )
         result.skipped += len(gone)
     plain = [c for c in contacts if not c.inactivated_at]
-    outcomes = upsert_many(plain, client=client, mapping=mapping, run=run) if plain else {}
+    outcomes: dict[int, Outcome] = {}
+    for start in range(0, len(plain), SLICE_SIZE):
+        part = plain[start : start + SLICE_SIZE]
+        outcomes.update(upsert_many(part, client=client, mapping=mapping, run=run))
+        still_working(run.pk, chunk_id=chunk_id, claim=token)
     for contact in contacts:
         if contact.inactivated_at:
             outcomes[contact.pk] = push_contact(
                 contact, kinds={OutboxKind.UPSERT, OutboxKind.INACTIVATE},
                 external_id=contact.external_id, client=client, mapping=mapping, run=run,
             )  # fmt: skip
+            still_working(run.pk, chunk_id=chunk_id, claim=token)
     settle(token, contacts, outcomes)
     for outcome in outcomes.values():
         if outcome.ok:
@@ -272,6 +301,7 @@ def settle(token: str, contacts: list[Contact], outcomes: dict[int, Outcome]) ->
     """Write each outcome on the held entries and the contacts: in bulk for the accepted."""
     now = timezone.now()
     ok_ids = [c.pk for c in contacts if outcomes[c.pk].ok and not c.inactivated_at]
+    ok_set = set(ok_ids)
     with transaction.atomic():
         OutboxEntry.objects.filter(
             claim=token, contact_id__in=ok_ids, status=OutboxStatus.IN_FLIGHT
@@ -291,6 +321,12 @@ def settle(token: str, contacts: list[Contact], outcomes: dict[int, Outcome]) ->
         Contact.objects.filter(pk__in=newer).update(
             sync_status=SyncStatus.PENDING, sync_error="", synced_at=now
         )
+        # The state sent, for the consent rule's "changed since Spotler accepted it".
+        Contact.objects.bulk_update(
+            [Contact(pk=c.pk, pushed_changed_at=c.changed_at) for c in contacts if c.pk in ok_set],
+            ["pushed_changed_at"],
+            batch_size=500,
+        )
     accepted = set(ok_ids)
     for contact in contacts:
         if contact.pk not in accepted:
@@ -307,6 +343,15 @@ def finish(run: SyncRun, *, status: str, error: str = "") -> bool:
 
 def beat(run_id: int) -> None:
     SyncRun.objects.filter(pk=run_id).update(heartbeat_at=timezone.now())
+
+
+def still_working(run_id: int, *, chunk_id: int | None, claim: str) -> None:
+    """Renew the chunk's claim (while this worker still holds it) and the run's heartbeat."""
+    now = timezone.now()
+    if chunk_id is not None:
+        mine = BackfillChunk.objects.filter(pk=chunk_id, claim=claim, status=ChunkStatus.IN_FLIGHT)
+        mine.update(claimed_at=now)
+    SyncRun.objects.filter(pk=run_id).update(heartbeat_at=now)
 
 
 def backfill_workers() -> int:

@@ -127,7 +127,9 @@ def execute_run(run_id: int) -> SyncRun | None:
     """Claim the queued run and do its work; None if another worker took it (or it ended)."""
     if not claim_run(run_id):
         return None
-    run = SyncRun.objects.get(pk=run_id)
+    # cancel_requested is left unloaded: a full save() of the run (sync/pull.py ends with one)
+    # then leaves it as it is in the database, so a cancel asked for meanwhile is not undone.
+    run = SyncRun.objects.defer("cancel_requested").get(pk=run_id)
     try:
         if run.kind == SyncRunKind.PUSH:
             drain_outbox(run)
@@ -142,11 +144,26 @@ def execute_run(run_id: int) -> SyncRun | None:
         else:
             raise ValueError(f"No work is defined for a {run.kind} run.")
     except Exception as error:
-        # A bug: still end the run, so nobody watches a run that will never finish.
-        finish_run(run, status=SyncRunStatus.FAILED, error=f"Stopped by an error: {error!r}")
+        # A bug: still end the run, so nobody watches a run that will never finish. A
+        # backfill's counters are kept in the database by all its workers: left as they are.
+        finish_run(
+            run,
+            status=SyncRunStatus.FAILED,
+            error=f"Stopped by an error: {error!r}",
+            counters=run.kind != SyncRunKind.BACKFILL,
+        )
         raise
-    run.refresh_from_db()
-    return run
+    if run.kind in PULLS:
+        end_cancelled_pull(run_id)
+    return SyncRun.objects.get(pk=run_id)
+
+
+def end_cancelled_pull(run_id: int) -> None:
+    """A pull does not stop halfway; one cancelled while it ran ends CANCELLED once it is done.
+    What it applied stays applied: a pull is idempotent, another one reads the same again."""
+    SyncRun.objects.filter(pk=run_id, cancel_requested=True, status=SyncRunStatus.SUCCEEDED).update(
+        status=SyncRunStatus.CANCELLED
+    )
 
 
 def work_backfill(run_id: int) -> None:
@@ -157,11 +174,13 @@ def work_backfill(run_id: int) -> None:
     try:
         backfill.work(run_id)
     except Exception as error:
-        finish_run(run, status=SyncRunStatus.FAILED, error=f"Stopped by an error: {error!r}")
+        error_text = f"Stopped by an error: {error!r}"
+        finish_run(run, status=SyncRunStatus.FAILED, error=error_text, counters=False)
         raise
 
 
-MAX_RESUMES = 5
+MAX_RESUMES = 5  # in a row without progress (`done` did not move since the last resume)
+LOST_AFTER = timedelta(minutes=5)  # a run still queued this long lost its queue task
 
 
 def watch_runs() -> list[str]:
@@ -171,7 +190,10 @@ def watch_runs() -> list[str]:
     the chunks in flight (with the contacts those held). A run an operator started is queued
     again (pulls and refreshes are idempotent).
     A live push batch is marked failed: its changes go out again once their lease runs out.
-    Each run is resumed at most MAX_RESUMES times, then it fails with the reason.
+    A run still queued LOST_AFTER after it was created (or last queued) lost its queue task
+    (Redis restarted, or was down when the run was queued): it is queued again.
+    Each run is resumed at most MAX_RESUMES times in a row without progress, then it fails
+    with the reason.
     """
     now = timezone.now()
     stale = now - timedelta(seconds=settings.SYNC_RUN_STALE_SECONDS)
@@ -186,7 +208,7 @@ def watch_runs() -> list[str]:
         ).update(heartbeat_at=now):
             continue
         since = timezone.localtime(run.heartbeat_at or run.started_at).strftime("%H:%M:%S")
-        resumes = int(run.checkpoint.get("resumes", 0))
+        resumes = resumes_in_a_row(run)
         manual = run.kind == SyncRunKind.BACKFILL or run.trigger in (
             SyncRunTrigger.DASHBOARD,
             SyncRunTrigger.COMMAND,
@@ -197,10 +219,10 @@ def watch_runs() -> list[str]:
             )
             if not manual and run.kind == SyncRunKind.PUSH:
                 why += " Its changes go out again once their claim runs out."
-            finish_run(run, status=SyncRunStatus.FAILED, error=why)
+            finish_run(run, status=SyncRunStatus.FAILED, error=why, counters=False)
             lines.append(f"run {run.pk} failed: no word since {since}")
             continue
-        checkpoint = {**run.checkpoint, "resumes": resumes + 1}
+        checkpoint = {**run.checkpoint, "resumes": resumes + 1, "done_at_resume": run.done}
         if run.kind == SyncRunKind.BACKFILL and run.checkpoint.get("prepared"):
             SyncRun.objects.filter(pk=run.pk).update(checkpoint=checkpoint)
             for _ in range(backfill.backfill_workers()):  # as many as the run started with
@@ -212,6 +234,49 @@ def watch_runs() -> list[str]:
             )
             queue_run(run)
             lines.append(f"run {run.pk} queued again (no word since {since})")
+    return lines + requeue_lost_runs(now=now)
+
+
+def resumes_in_a_row(run: SyncRun) -> int:
+    """The resumes so far, counted only while the run makes no progress between them."""
+    if run.checkpoint.get("done_at_resume", run.done) != run.done:
+        return 0
+    return int(run.checkpoint.get("resumes", 0))
+
+
+def requeue_lost_runs(*, now: datetime) -> list[str]:
+    """Queue again the runs still queued long after they were queued; claim_run makes sure a
+    run whose first task turns up after all is still done once."""
+    lost_before = now - LOST_AFTER
+    lines = []
+    lost = SyncRun.objects.filter(status=SyncRunStatus.QUEUED, created_at__lt=lost_before).filter(
+        Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=lost_before)
+    )
+    for run in lost:
+        # The heartbeat marks when it was queued again: one watchdog acts, once per LOST_AFTER.
+        if not SyncRun.objects.filter(
+            pk=run.pk, status=SyncRunStatus.QUEUED, heartbeat_at=run.heartbeat_at
+        ).update(heartbeat_at=now):
+            continue
+        since = timezone.localtime(run.heartbeat_at or run.created_at).strftime("%H:%M:%S")
+        resumes = resumes_in_a_row(run)
+        if resumes >= MAX_RESUMES:
+            why = (
+                f"It waited in the queue since {since} and was queued again {resumes} times; "
+                "is the queue cluster running?"
+            )
+            SyncRun.objects.filter(pk=run.pk, status=SyncRunStatus.QUEUED).update(
+                status=SyncRunStatus.FAILED, error=why, finished_at=now
+            )
+            lines.append(f"run {run.pk} failed: queued since {since}")
+            continue
+        checkpoint = {**run.checkpoint, "resumes": resumes + 1, "done_at_resume": run.done}
+        if not SyncRun.objects.filter(pk=run.pk, status=SyncRunStatus.QUEUED).update(
+            checkpoint=checkpoint
+        ):
+            continue  # its task turned up after all
+        queue_run(run)
+        lines.append(f"run {run.pk} queued again (its queue task was lost; queued since {since})")
     return lines
 
 
@@ -259,8 +324,10 @@ def refresh_properties(run: SyncRun) -> None:
     finish_run(run, status=SyncRunStatus.SUCCEEDED)
 
 
-def finish_run(run: SyncRun, *, status: str, error: str = "") -> None:
+def finish_run(run: SyncRun, *, status: str, error: str = "", counters: bool = True) -> None:
+    """End the run. `counters=False` when they are kept in the database (a backfill's workers
+    add to them there) or not known here (the watchdog): the run's copy may be stale."""
     run.status, run.error, run.finished_at = status, error, timezone.now()
     # Not a full save: a cancel requested meanwhile (from the dashboard) must not be undone.
-    counters = ["done", "sent", "failed", "skipped"]
-    run.save(update_fields=["status", "error", "finished_at", *counters])
+    fields = ["status", "error", "finished_at"]
+    run.save(update_fields=[*fields, "done", "sent", "failed", "skipped"] if counters else fields)
