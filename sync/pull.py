@@ -238,18 +238,33 @@ def _apply_item(item, *, pk, state, pushed, rows, email_owned, run, writes: _Wri
 
 def _known_contacts(external_ids: list[str]) -> dict[str, tuple[int, dict | None]]:
     """By external id: the contact's pk and the payload of its last successful push."""
-    last_push = (
-        SyncEvent.objects.filter(contact=OuterRef("pk"), kind=SyncEventKind.PUSH, ok=True)
-        .order_by("-at", "-id")
-        .values("payload")[:1]
-    )
+    pushes = SyncEvent.objects.filter(
+        contact=OuterRef("pk"), kind=SyncEventKind.PUSH, ok=True
+    ).order_by("-at", "-id")
+    last_push = pushes.values("payload")[:1]
+    # A push leaves out the permissions the shop did not change (sync/push.py): the ones our
+    # pushes last sent come from the last push that carried them, to recognise their echo.
+    last_permissions = pushes.filter(payload__properties__has_key=PERMISSIONS_PROPERTY).values(
+        "payload"
+    )[:1]
     found = (
         Contact.objects.filter(external_id__in=external_ids)
         .order_by()  # not the list order: PostgreSQL would walk that index instead
-        .annotate(pushed=Subquery(last_push, output_field=JSONField()))
-        .values_list("external_id", "pk", "pushed")
+        .annotate(
+            pushed=Subquery(last_push, output_field=JSONField()),
+            permissions_pushed=Subquery(last_permissions, output_field=JSONField()),
+        )
+        .values_list("external_id", "pk", "pushed", "permissions_pushed")
     )
-    return {external_id: (pk, pushed) for external_id, pk, pushed in found}
+    known = {}
+    for external_id, pk, pushed, permissions_pushed in found:
+        if pushed is not None and permissions_pushed is not None:
+            properties = pushed.get("properties", {})
+            if PERMISSIONS_PROPERTY not in properties:
+                sent = permissions_pushed.get("properties", {}).get(PERMISSIONS_PROPERTY, [])
+                pushed = {**pushed, "properties": {**properties, PERMISSIONS_PROPERTY: sent}}
+        known[external_id] = (pk, pushed)
+    return known
 
 
 def _parts_without_repeats(items: list[spotler.Contact]) -> Iterator[list[spotler.Contact]]:
@@ -289,10 +304,12 @@ def _permission_changes(item, *, rows, state, pushed) -> list[tuple[int, bool]]:
         int(p["bit"]): p["enabled"]
         for p in pushed.get("properties", {}).get(PERMISSIONS_PROPERTY, [])
     }
-    changes = []
+    changes, seen = [], set()
     for row in rows:
-        if row.bit is None or row.bit not in item.permissions:
+        # Two rows may bring one bit back (say, to two shop fields): it changed once.
+        if row.bit is None or row.bit not in item.permissions or row.bit in seen:
             continue
+        seen.add(row.bit)
         enabled = item.permissions[row.bit]
         if enabled not in (before.get(row.bit), sent.get(row.bit)):
             changes.append((row.bit, enabled))

@@ -29,12 +29,15 @@ from sync.models import (
     SyncRunTrigger,
     UnknownContact,
 )
-from sync.pull import first_window
 
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
 COUNTERS = ["done", "sent", "skipped", "failed"]
+
+# The very first bounce pull reads one day back: old bounces would flood the inbox and the feed
+# (unlike permissions, they do not decide what a push may send).
+FIRST_WINDOW = timedelta(days=1)
 
 
 def pull_bounces(
@@ -83,7 +86,7 @@ def pull_bounces_on_schedule(*, client: spotler.SpotlerClient | None = None) -> 
     now = timezone.now()
     overlap = timedelta(minutes=settings.SYNC_PULL_OVERLAP_MINUTES)
     mark = PullWatermark.objects.filter(kind=SyncRunKind.PULL_BOUNCES).first()
-    since = (mark.until - overlap) if mark else now - first_window()
+    since = (mark.until - overlap) if mark else now - FIRST_WINDOW
     run = pull_bounces(since=since, until=now, client=client)
     if run.status == SyncRunStatus.SUCCEEDED:
         PullWatermark.objects.update_or_create(

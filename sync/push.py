@@ -187,7 +187,12 @@ def push_contact(
         return _anonymize(contact, external_id=external_id, client=client, run=run)
     outcome = Outcome(ok=True, skipped=True)
     if OutboxKind.UPSERT in kinds or OutboxKind.INACTIVATE in kinds:
-        outcome = _upsert(contact, client=client, mapping=mapping, run=run)
+        # Before a blacklisting, no permission goes on: were the blacklisting to fail for a
+        # while, the contact would be mailed meanwhile.
+        inactivating = OutboxKind.INACTIVATE in kinds
+        outcome = _upsert(
+            contact, client=client, mapping=mapping, run=run, permissions=not inactivating
+        )
     if outcome.ok and OutboxKind.INACTIVATE in kinds:
         outcome = _inactivate(contact, client=client, run=run)
     return outcome
@@ -255,7 +260,11 @@ class Prepared:
 
 
 def _prepare_upsert(
-    contact: Contact, *, mapping: CompiledMapping, spotler_off_at: dict | None = None
+    contact: Contact,
+    *,
+    mapping: CompiledMapping,
+    spotler_off_at: dict | None = None,
+    permissions: bool = True,
 ) -> Prepared | Outcome:
     """The contact as Spotler should receive it, or the Outcome saying why it cannot go.
 
@@ -274,8 +283,11 @@ def _prepare_upsert(
     if spotler_off_at is None:
         spotler_off_at = _spotler_off_at(contact)
     shop_changed_at = shop_consent_changed_at(contact, mapping=mapping)
+    rendered_permissions = properties.pop(PERMISSIONS_PROPERTY, [])
+    if not permissions:
+        rendered_permissions = [p for p in rendered_permissions if not p["enabled"]]
     permissions, held = guard_permissions(
-        properties.pop(PERMISSIONS_PROPERTY, []),
+        rendered_permissions,
         spotler_off_at=spotler_off_at,
         shop_changed_at=shop_changed_at,
     )
@@ -329,8 +341,10 @@ def _changed_since_last_push(
     return send, unchanged
 
 
-def _upsert(contact: Contact, *, client, mapping: CompiledMapping, run) -> Outcome:
-    prepared = _prepare_upsert(contact, mapping=mapping)
+def _upsert(
+    contact: Contact, *, client, mapping: CompiledMapping, run, permissions: bool = True
+) -> Outcome:
+    prepared = _prepare_upsert(contact, mapping=mapping, permissions=permissions)
     if isinstance(prepared, Outcome):
         return _record(contact, run, SyncEventKind.PUSH, prepared)
     try:

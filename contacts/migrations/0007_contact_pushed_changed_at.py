@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts', '0006_contact_field_changed_at'),
+        ("contacts", "0006_contact_field_changed_at"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='contact',
-            name='pushed_changed_at',
+            model_name="contact",
+            name="pushed_changed_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
     ]

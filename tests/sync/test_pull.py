@@ -46,6 +46,14 @@ def test_our_own_pushes_come_back_as_echoes_and_are_ignored(client):
     assert read_changes() == []
 
 
+def test_the_echo_of_a_permission_sent_pushes_ago_is_still_recognised(client):
+    pushed_contact(client)
+    # The next push leaves the unchanged consent out; its echo still is no recipient's change.
+    pushed_contact(client, first_name="Anne")
+    pull(client)
+    assert read_changes() == []
+
+
 def test_an_unsubscribe_in_spotler_reaches_the_feed_and_the_next_push_keeps_it(
     client, spotler_sandbox
 ):

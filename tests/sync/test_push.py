@@ -139,6 +139,11 @@ def test_an_inactivated_customer_is_blacklisted_in_spotler(sandbox, client):
     push_outbox(client=client)
     assert spotler_holds(sandbox, "C-6")["blacklisted"] is True
     assert Contact.objects.get(external_id="C-6").sync_status == SyncStatus.INACTIVE
+    # Sent before the blacklisting, the upsert switched no permission on: had the blacklisting
+    # failed for a while, the contact would not have been mailed meanwhile.
+    upsert = SyncEvent.objects.get(contact__external_id="C-6", kind="push")
+    sent = upsert.payload["properties"].get("permissions", [])
+    assert not [p for p in sent if p["enabled"]]
 
 
 def test_a_contact_without_a_valid_email_is_not_sent_and_says_why(sandbox, client, admin_user):
