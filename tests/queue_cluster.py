@@ -11,6 +11,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django_q.brokers import get_broker
 
 from sync.push import PUSH_REQUEST_KEY
 
@@ -44,6 +45,9 @@ def running_cluster(
     # No "push already requested" mark left by an earlier test. (Not cache.clear(): with Redis
     # the cache shares its database with the queue broker, and would lose queued tasks.)
     cache.delete(PUSH_REQUEST_KEY)
+    # Nor tasks earlier tests queued and no cluster ran (with Redis they outlive their test's
+    # database): a stale push would take this test's contacts from under the work it watches.
+    get_broker(queue).purge_queue()
     process = subprocess.Popen(
         [sys.executable, "manage.py", "qcluster"],
         cwd=ROOT,
