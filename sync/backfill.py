@@ -45,7 +45,6 @@ CHUNK_SIZE = 500
 # client's retries may take minutes (spotler/retry.py); a chunk of 500 takes five of them.
 SLICE_SIZE = 100
 UNKNOWN_IDS_KEPT = 100
-RETRY_AFTER = timedelta(seconds=30)  # a contact Spotler could not take now: tried again then
 
 
 @dataclass
