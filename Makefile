@@ -28,7 +28,6 @@ run: export SYNC_PULL_UPDATES_MINUTES ?= 2
 run: export SYNC_PULL_BOUNCES_MINUTES ?= 2
 run: install
 	$(PY) manage.py migrate --no-input
-	$(PY) manage.py createcachetable
 	$(PY) manage.py setup_schedules
 	./scripts/run-demo
 

@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from contacts.models import ApiToken, TokenScope
-from spotlersync.cache_outage import REDIS_DOWN, warn_redis_down
+from spotlersync.cache_outage import CACHE_DOWN, warn_cache_down
 
 TOKEN_PREFIX = "ssk_"  # noqa: S105  (marks our tokens in logs and secret scanners)
 # Writing `last_used_at` on every request would turn every read into a write; once a minute is
@@ -110,10 +110,10 @@ def forget_cached_token(*, token: ApiToken) -> None:
     scope) forget it there, so the very next call sees the change."""
     try:
         cache.delete(_cache_key(token.token_hash))
-    except REDIS_DOWN as error:
+    except CACHE_DOWN as error:
         # While Redis is down every process reads tokens from the database, so the change holds
         # at once; only a Redis back within TOKEN_CACHE_SECONDS could still serve the old copy.
-        warn_redis_down(
+        warn_cache_down(
             f"token {token.prefix}… changed without forgetting its cached copy, which lapses "
             f"within {TOKEN_CACHE_SECONDS} s",
             error,
@@ -123,16 +123,16 @@ def forget_cached_token(*, token: ApiToken) -> None:
 def _cached_token(token_hash: str) -> ApiToken | None:
     try:
         return cache.get(_cache_key(token_hash))
-    except REDIS_DOWN as error:
-        warn_redis_down("API tokens are read from the database meanwhile", error)
+    except CACHE_DOWN as error:
+        warn_cache_down("API tokens are read from the database meanwhile", error)
         return None
 
 
 def _cache_token(token: ApiToken) -> None:
     try:
         cache.set(_cache_key(token.token_hash), token, TOKEN_CACHE_SECONDS)
-    except REDIS_DOWN as error:
-        warn_redis_down("API tokens are read from the database meanwhile", error)
+    except CACHE_DOWN as error:
+        warn_cache_down("API tokens are read from the database meanwhile", error)
 
 
 def _cache_key(token_hash: str) -> str:
@@ -154,8 +154,8 @@ def count_token_call(*, token: ApiToken) -> None:
     key = f"api-calls:{token.token_hash[:16]}:{window}"
     try:
         calls = _count_call(key)
-    except REDIS_DOWN as error:
-        warn_redis_down("API calls are not counted against API_RATE_LIMIT meanwhile", error)
+    except CACHE_DOWN as error:
+        warn_cache_down("API calls are not counted against API_RATE_LIMIT meanwhile", error)
         return
     if calls > limit:
         raise RateLimited(limit=limit, retry_after=max(1, math.ceil((window + 1) * 60 - now)))

@@ -4,7 +4,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from contacts.models import Contact
-from spotlersync.cache_outage import REDIS_DOWN, warn_redis_down
+from spotlersync.cache_outage import CACHE_DOWN, warn_cache_down
 from sync.models import OutboxEntry, OutboxKind, OutboxStatus
 from sync.push import request_push
 
@@ -42,8 +42,8 @@ def ask_for_push() -> None:
     changes" schedule sends it once Redis is back."""
     try:
         request_push()
-    except REDIS_DOWN as error:
-        warn_redis_down("changes wait in the outbox for the scheduled push", error)
+    except CACHE_DOWN as error:
+        warn_cache_down("changes wait in the outbox for the scheduled push", error)
 
 
 def queue_contacts(*, contacts: QuerySet[Contact], chunk: int = 1000) -> int:

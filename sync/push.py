@@ -5,6 +5,7 @@ Several pending changes of one contact become one call, because the push sends t
 with `POST contact` (update=true); backfills use `POST contact/list` (see backfill.py).
 """
 
+import contextlib
 import logging
 import time
 import uuid
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
@@ -23,6 +24,7 @@ from mapping.catalogue import catalogue_entries
 from mapping.current import mapping_in_force
 from mapping.render import PERMISSIONS_PROPERTY, CompiledMapping, render_contact
 from mapping.source import source_fields_of
+from spotlersync.cache_outage import CACHE_DOWN, warn_cache_down
 from sync.consent import guard_permissions, shop_consent_changed_at
 from sync.explain import explain, explain_batch_code
 from sync.models import (
@@ -524,14 +526,22 @@ def request_push() -> None:
 
     from sync import tasks
 
-    if cache.add(PUSH_REQUEST_KEY, 1, timeout=PUSH_REQUEST_SECONDS):
+    try:
+        first = cache.add(PUSH_REQUEST_KEY, 1, timeout=PUSH_REQUEST_SECONDS)
+    except DatabaseError as error:  # the cache table is missing; the broker may work all the same
+        warn_cache_down("every change queues a push task of its own meanwhile", error)
+        first = True
+    if first:
         async_task(tasks.push_outbox, group="push", q_options={"task_name": "push"})
 
 
 def clear_push_request() -> None:
     from django.core.cache import cache
 
-    cache.delete(PUSH_REQUEST_KEY)
+    try:
+        cache.delete(PUSH_REQUEST_KEY)
+    except CACHE_DOWN as error:  # nothing to clear: without the cache no request is kept
+        warn_cache_down("push requests are not collapsed meanwhile", error)
 
 
 HELD_WAIT_KEY = "sync:push-waits-for-held"
@@ -570,10 +580,14 @@ def wait_for_held_contacts(*, sleep: Callable[[float], None] = time.sleep) -> bo
     if until is None:
         return False
     seconds = (until - timezone.now()).total_seconds()
-    if not cache.add(HELD_WAIT_KEY, 1, timeout=seconds + HELD_WAIT_SLACK_SECONDS):
-        return False
+    try:
+        if not cache.add(HELD_WAIT_KEY, 1, timeout=seconds + HELD_WAIT_SLACK_SECONDS):
+            return False
+    except CACHE_DOWN as error:  # several tasks may wait at once meanwhile; each sends its own
+        warn_cache_down("push tasks may wait for held contacts side by side meanwhile", error)
     try:
         sleep(max(0.0, seconds) + 0.01)  # not a moment early: it would find it still held
     finally:
-        cache.delete(HELD_WAIT_KEY)
+        with contextlib.suppress(*CACHE_DOWN):
+            cache.delete(HELD_WAIT_KEY)
     return True
