@@ -22,8 +22,10 @@ $(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-# The demo pulls from the sandbox every 2 minutes (production defaults: 15 for updates, 60 for
+# The demo runs with DEBUG on (its default is off, as in production): the development secret
+# key, plain HTTP and static files from runserver. It pulls from the sandbox every 2 minutes (production defaults: 15 for updates, 60 for
 # bounces), so what the demo's recipients do in "Spotler" shows up soon.
+run: export DEBUG ?= True
 run: export SYNC_PULL_UPDATES_MINUTES ?= 2
 run: export SYNC_PULL_BOUNCES_MINUTES ?= 2
 run: install

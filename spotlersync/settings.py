@@ -23,7 +23,10 @@ SANDBOX_CONSUMER_SECRET = "spotlersync-demo-secret"  # noqa: S105
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DEBUG", default=True)
+# Off unless asked for: an operator who forgets it gets the production behaviour (no tracebacks
+# in error bodies, the production checks, HTTPS only). `make run` and the test settings
+# (tests/settings.py) turn it on.
+DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
