@@ -5,6 +5,13 @@ unsubscribe), then fixes its selection as numbered chunks. Workers on the backfi
 chunks one at a time, so several work one run, and a chunk whose worker died is taken again:
 the chunks are the run's checkpoint.
 
+The backfill cluster (`Q_CLUSTER_NAME=backfill manage.py qcluster`) is an optimisation, not a
+requirement. When one runs, a backfill goes to its queue and its workers send chunks until the
+run is done, so live changes on the default queue never wait behind it. When none runs, the
+backfill goes to the default queue in slices of about SLICE_SECONDS, one task at a time, each
+queuing the next: a live push queued meanwhile is taken before the next slice, so it waits for
+one slice at most, not for the whole backfill.
+
 While a chunk is sent, its contacts are held through the outbox exactly as a live push holds
 them (an in-flight entry), so a live push never sends the same contact at the same moment: an
 edit made meanwhile waits as a pending entry and goes out right after, with the latest state.
@@ -13,6 +20,7 @@ pending change with a backoff; nothing is dropped.
 """
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,6 +34,7 @@ import spotler
 from contacts.models import Contact, SyncStatus
 from mapping.current import mapping_in_force
 from mapping.render import CompiledMapping
+from spotlersync import queue_presence
 from sync import pull
 from sync.models import (
     BackfillChunk,
@@ -45,6 +54,9 @@ CHUNK_SIZE = 500
 # client's retries may take minutes (spotler/retry.py); a chunk of 500 takes five of them.
 SLICE_SIZE = 100
 UNKNOWN_IDS_KEPT = 100
+# On the default queue: how long one slice of a backfill sends chunks (at least one) before it
+# queues the next slice behind whatever live work was queued meanwhile.
+SLICE_SECONDS = 3.0
 
 
 @dataclass
@@ -71,15 +83,24 @@ def selection(run: SyncRun) -> QuerySet[Contact]:
     return contacts
 
 
-def backfill(run: SyncRun) -> None:
-    """Do the claimed (RUNNING) run: prepare it once, then work chunks with helpers."""
+def backfill(run: SyncRun, *, slice_seconds: float | None = None) -> None:
+    """Do the claimed (RUNNING) run: prepare it once, then work chunks, with helpers on the
+    backfill queue, or (`slice_seconds` given, on the default queue) a slice at a time."""
     if not run.checkpoint.get("prepared"):
         if not prepare(run):
             return
-        helpers = backfill_workers() - 1
-        for _ in range(helpers):
-            queue_worker(run)
-    work(run.pk)
+        if slice_seconds is None:
+            for _ in range(backfill_workers() - 1):
+                queue_worker(run.pk)
+    work_on(run.pk, slice_seconds=slice_seconds)
+
+
+def work_on(run_id: int, *, slice_seconds: float | None = None) -> None:
+    """Work the run's chunks: all of them, or for `slice_seconds` and then queue the next slice."""
+    if slice_seconds is None:
+        work(run_id)
+    elif work(run_id, until=time.monotonic() + slice_seconds):
+        queue_next_slice(run_id)
 
 
 def prepare(run: SyncRun) -> bool:
@@ -139,17 +160,23 @@ def adopt_preparation(run: SyncRun, current: SyncRun) -> bool:
     return True
 
 
-def work(run_id: int) -> None:
-    """Claim and send chunks until none is left; the last worker out ends the run."""
+def work(run_id: int, *, until: float | None = None) -> bool:
+    """Claim and send chunks until none is left; the last worker out ends the run.
+
+    With `until` (a `time.monotonic()` moment) it stops after the chunk that ends past it and
+    returns True if chunks may be left; False when the run is done or ended.
+    """
     client: spotler.SpotlerClient | None = None
     mapping: CompiledMapping | None = None
     while True:
         run = SyncRun.objects.filter(pk=run_id).first()
         if run is None or run.status != SyncRunStatus.RUNNING:
-            return
+            return False
         if run.cancel_requested:
             finish(run, status=SyncRunStatus.CANCELLED)
-            return
+            return False
+        if until is not None and time.monotonic() >= until:
+            return True
         chunk = claim_chunk(run)
         if chunk is None:
             break
@@ -174,6 +201,7 @@ def work(run_id: int) -> None:
     run = SyncRun.objects.get(pk=run_id)
     if not run.chunks.exclude(status=ChunkStatus.DONE).exists():
         finish(run, status=SyncRunStatus.SUCCEEDED)
+    return False
 
 
 def claim_chunk(run: SyncRun) -> BackfillChunk | None:
@@ -358,15 +386,52 @@ def backfill_workers() -> int:
     return int(clusters.get(settings.SYNC_BACKFILL_CLUSTER, {}).get("workers", 1))
 
 
-def queue_worker(run: SyncRun) -> None:
-    """One more worker on the run (also how a run whose workers all died is resumed)."""
+def own_cluster_is_running() -> bool:
+    """True if a backfill cluster is working the backfill queue right now."""
+    return queue_presence.is_worked(settings.SYNC_BACKFILL_CLUSTER)
+
+
+def queue_workers(run_id: int) -> None:
+    """Workers on the run, as many as it started with: on the backfill cluster if one runs,
+    else one slice at a time on the default one. How a run whose workers died is resumed."""
+    if own_cluster_is_running():
+        for _ in range(backfill_workers()):
+            queue_worker(run_id)
+    else:
+        queue_slice(run_id)
+
+
+def queue_next_slice(run_id: int) -> None:
+    """After a slice on the default queue: the next one, or the backfill cluster's workers if
+    one has started meanwhile."""
+    SyncRun.objects.filter(pk=run_id).update(heartbeat_at=timezone.now())
+    queue_workers(run_id)
+
+
+def queue_worker(run_id: int) -> None:
+    """One more worker on the run, on the backfill queue: it works until the run is done."""
     from django_q.tasks import async_task
 
     from sync import tasks
 
     async_task(
         tasks.work_backfill,
-        run.pk,
+        run_id,
         group="runs",
-        q_options={"task_name": f"run {run.pk} worker", "cluster": settings.SYNC_BACKFILL_CLUSTER},
+        q_options={"task_name": f"run {run_id} worker", "cluster": settings.SYNC_BACKFILL_CLUSTER},
+    )
+
+
+def queue_slice(run_id: int) -> None:
+    """One slice of the run on the default queue, behind the live work queued before it."""
+    from django_q.tasks import async_task
+
+    from sync import tasks
+
+    async_task(
+        tasks.work_backfill,
+        run_id,
+        slice_seconds=SLICE_SECONDS,
+        group="runs",
+        q_options={"task_name": f"run {run_id} slice"},
     )

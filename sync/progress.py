@@ -3,8 +3,10 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.utils import dateformat, timezone
 
+from spotlersync import queue_presence
 from sync.models import SyncRun, SyncRunKind, SyncRunStatus
 
 # What a run's `done` counts, where it is not contacts sent; and what its `sent` counts.
@@ -73,6 +75,19 @@ def is_stale(run: SyncRun, *, now: datetime, stale_seconds: int) -> bool:
         return False
     last_word = run.heartbeat_at or run.started_at
     return last_word is not None and (now - last_word).total_seconds() > stale_seconds
+
+
+def missing_cluster(run: SyncRun) -> str:
+    """For a queued run that no running cluster can take: the command that starts one (the
+    default cluster takes every kind of run); '' when one can, or the run is not queued."""
+    if run.status != SyncRunStatus.QUEUED:
+        return ""
+    queues = [queue_presence.default_queue()]
+    if run.kind == SyncRunKind.BACKFILL:
+        queues.append(settings.SYNC_BACKFILL_CLUSTER)
+    if any(queue_presence.is_worked(queue) for queue in queues):
+        return ""
+    return queue_presence.start_command(queue_presence.default_queue())
 
 
 def duration_words(span: timedelta) -> str:

@@ -47,7 +47,8 @@ def start_run(
     A pull's window defaults to the hour before `until` (itself defaulting to now); it is
     fixed on the run here, so a redelivered task reads the same window. A backfill takes
     `filters` (see BACKFILL_FILTERS) and `since` ("changed since"); without any it sends
-    every contact. Backfills run on their own queue, so live changes never wait behind them.
+    every contact. Backfills run on their own queue when a backfill cluster runs, so live
+    changes never wait behind them; else in slices on the default queue (sync/backfill.py).
     """
     if kind not in STARTABLE:
         raise ValueError(f"A {kind} run cannot be started yet.")
@@ -77,15 +78,20 @@ def start_run(
 
 
 def queue_run(run: SyncRun) -> None:
-    """Hand the run to the queue: backfills to their own cluster, the rest to the main one."""
+    """Hand the run to the queue: a backfill to the backfill cluster when one runs, else in
+    slices to the default one (sync/backfill.py); every other run to the default one."""
     from django_q.tasks import async_task
 
     from sync import tasks
 
     options = {"task_name": f"run {run.pk}"}
+    arguments = {}
     if run.kind == SyncRunKind.BACKFILL:
-        options["cluster"] = settings.SYNC_BACKFILL_CLUSTER
-    async_task(tasks.execute_run, run.pk, group="runs", q_options=options)
+        if backfill.own_cluster_is_running():
+            options["cluster"] = settings.SYNC_BACKFILL_CLUSTER
+        else:
+            arguments["slice_seconds"] = backfill.SLICE_SECONDS
+    async_task(tasks.execute_run, run.pk, **arguments, group="runs", q_options=options)
 
 
 def clean_filters(filters: dict | None) -> dict:
@@ -123,8 +129,9 @@ def cancel_run(run: SyncRun) -> bool:
     return True
 
 
-def execute_run(run_id: int) -> SyncRun | None:
-    """Claim the queued run and do its work; None if another worker took it (or it ended)."""
+def execute_run(run_id: int, *, slice_seconds: float | None = None) -> SyncRun | None:
+    """Claim the queued run and do its work; None if another worker took it (or it ended).
+    A backfill with `slice_seconds` works one slice and queues the next (sync/backfill.py)."""
     if not claim_run(run_id):
         return None
     # cancel_requested is left unloaded: a full save() of the run (sync/pull.py ends with one)
@@ -134,7 +141,7 @@ def execute_run(run_id: int) -> SyncRun | None:
         if run.kind == SyncRunKind.PUSH:
             drain_outbox(run)
         elif run.kind == SyncRunKind.BACKFILL:
-            backfill.backfill(run)
+            backfill.backfill(run, slice_seconds=slice_seconds)
         elif run.kind == SyncRunKind.PULL_UPDATES:
             run = pull.pull_updates(since=run.window_start, until=run.window_end, run=run)
         elif run.kind == SyncRunKind.PULL_BOUNCES:
@@ -166,13 +173,14 @@ def end_cancelled_pull(run_id: int) -> None:
     )
 
 
-def work_backfill(run_id: int) -> None:
-    """One more worker on a running backfill (queued by the run itself, or by the watchdog)."""
+def work_backfill(run_id: int, *, slice_seconds: float | None = None) -> None:
+    """One more worker on a running backfill (queued by the run itself, or by the watchdog),
+    or its next slice on the default queue (`slice_seconds`)."""
     run = SyncRun.objects.filter(pk=run_id, status=SyncRunStatus.RUNNING).first()
     if run is None:
         return
     try:
-        backfill.work(run_id)
+        backfill.work_on(run_id, slice_seconds=slice_seconds)
     except Exception as error:
         error_text = f"Stopped by an error: {error!r}"
         finish_run(run, status=SyncRunStatus.FAILED, error=error_text, counters=False)
@@ -225,8 +233,7 @@ def watch_runs() -> list[str]:
         checkpoint = {**run.checkpoint, "resumes": resumes + 1, "done_at_resume": run.done}
         if run.kind == SyncRunKind.BACKFILL and run.checkpoint.get("prepared"):
             SyncRun.objects.filter(pk=run.pk).update(checkpoint=checkpoint)
-            for _ in range(backfill.backfill_workers()):  # as many as the run started with
-                backfill.queue_worker(run)
+            backfill.queue_workers(run.pk)
             lines.append(f"run {run.pk} resumed from its checkpoint (no word since {since})")
         else:
             SyncRun.objects.filter(pk=run.pk, status=SyncRunStatus.RUNNING).update(

@@ -50,22 +50,23 @@ def prune_sync_history() -> str:
     )
 
 
-def execute_run(run_id: int) -> str:
-    """Do a run an operator started (see sync/runs.py); a run already taken is left alone."""
+def execute_run(run_id: int, slice_seconds: float | None = None) -> str:
+    """Do a run an operator started (see sync/runs.py); a run already taken is left alone. A
+    backfill with `slice_seconds` works a slice of it and queues the next."""
     from sync import runs
 
-    run = runs.execute_run(run_id)
+    run = runs.execute_run(run_id, slice_seconds=slice_seconds)
     if run is None:
         return f"run {run_id} already taken"
     return f"{run.status}: {run.done} done, {run.sent} sent, {run.failed} failed"
 
 
-def work_backfill(run_id: int) -> str:
-    """Another worker on a running backfill (sync/backfill.py)."""
+def work_backfill(run_id: int, slice_seconds: float | None = None) -> str:
+    """Another worker on a running backfill, or its next slice (sync/backfill.py)."""
     from sync import runs
 
-    runs.work_backfill(run_id)
-    return f"run {run_id}: worker done"
+    runs.work_backfill(run_id, slice_seconds=slice_seconds)
+    return f"run {run_id}: {'slice' if slice_seconds else 'worker'} done"
 
 
 def watch_runs() -> str:

@@ -12,7 +12,14 @@ from sync import runs
 from sync.forms import START_FORMS, StartForm
 from sync.health import read_health
 from sync.models import SyncEvent, SyncRun, SyncRunKind, SyncRunTrigger
-from sync.progress import is_stale, run_progress, scope_in_words, sent_word, unit_of
+from sync.progress import (
+    is_stale,
+    missing_cluster,
+    run_progress,
+    scope_in_words,
+    sent_word,
+    unit_of,
+)
 from sync.timeline import CannotPush, dismiss_failure, push_contact_now
 
 RECENT_RUNS = 50
@@ -168,4 +175,5 @@ def _run_context(run: SyncRun) -> dict:
         "sent_word": sent_word(run),
         "stale": is_stale(run, now=now, stale_seconds=settings.SYNC_RUN_STALE_SECONDS),
         "is_backfill": run.kind == SyncRunKind.BACKFILL,
+        "missing_cluster": missing_cluster(run),
     }

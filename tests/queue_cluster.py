@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from django.core.cache import cache
 from django.db import connection
 from django_q.brokers import get_broker
 
+from spotlersync import queue_presence
 from sync.push import PUSH_REQUEST_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,6 +50,9 @@ def running_cluster(
     # Nor tasks earlier tests queued and no cluster ran (with Redis they outlive their test's
     # database): a stale push would take this test's contacts from under the work it watches.
     get_broker(queue).purge_queue()
+    # A mark left by an earlier test's cluster (killed, so it never removed it) must not pass
+    # for this one's.
+    queue_presence.report_stopped(queue or queue_presence.default_queue())
     process = subprocess.Popen(
         [sys.executable, "manage.py", "qcluster"],
         cwd=ROOT,
@@ -57,6 +62,7 @@ def running_cluster(
         start_new_session=True,
     )
     try:
+        wait_until_worked(queue or queue_presence.default_queue(), process)
         yield process
     finally:
         # Only the cluster's parent gets SIGTERM: it stops its workers itself, and a signal to
@@ -84,3 +90,14 @@ def running_clusters(
         ) as backfill,
     ):
         yield main, backfill
+
+
+def wait_until_worked(queue: str, process: subprocess.Popen, *, seconds: float = 60) -> None:
+    """Until the cluster marks its queue as worked: from then on a backfill is routed to it."""
+    deadline = time.monotonic() + seconds
+    while not queue_presence.is_worked(queue):
+        if process.poll() is not None:
+            raise RuntimeError(f"the {queue} cluster exited with {process.returncode}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the {queue} cluster did not report within {seconds:g} s")
+        time.sleep(0.1)

@@ -13,4 +13,4 @@ import os
 
 os.environ.setdefault("DEBUG", "True")
 
-from spotlersync.settings import *  # noqa: E402, F403
+from spotlersync.settings import *  # noqa: F403

@@ -4,8 +4,10 @@ from datetime import datetime
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from spotlersync import queue_presence
 from sync import runs
 from sync.models import SyncRun, SyncRunKind, SyncRunStatus, SyncRunTrigger
+from sync.progress import missing_cluster
 
 KINDS = {
     "push": SyncRunKind.PUSH,
@@ -16,6 +18,10 @@ KINDS = {
 }
 POLL_SECONDS = 0.5
 QUEUED_HINT_SECONDS = 15
+# --wait stops watching (the run goes on) after this long unless --timeout says otherwise: an
+# hour covers a backfill of a large ledger at Spotler's pace, and nobody waits forever on a run
+# that no worker takes.
+DEFAULT_TIMEOUT_SECONDS = 3600
 EXAMPLE = "2026-11-22T09:00:00+01:00 or 2026-11-22T08:00:00Z"
 
 
@@ -23,8 +29,9 @@ class Command(BaseCommand):
     help = (
         "Starts a sync run on the queue, the same run the dashboard starts: push the outbox, "
         "backfill (resend) contacts, pull updated contacts or bounces over a window, or refresh "
-        "Spotler's properties. A running `manage.py qcluster` does the work (backfills: one "
-        "started with Q_CLUSTER_NAME=backfill); --wait follows the run until it ends."
+        "Spotler's properties. A running `manage.py qcluster` does the work (backfills go to "
+        "one started with Q_CLUSTER_NAME=backfill when it runs); --wait follows the run until "
+        "it ends."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -71,7 +78,9 @@ class Command(BaseCommand):
             sub.add_argument(
                 "--timeout",
                 type=float,
-                help="Stop watching after this many seconds (the run goes on); exits non-zero.",
+                default=DEFAULT_TIMEOUT_SECONDS,
+                help="Stop watching after this many seconds (the run goes on) and exit non-zero; "
+                f"default {DEFAULT_TIMEOUT_SECONDS}.",
             )
         for sub in (push, backfill, pull, bounces, refresh):
             sub.add_argument(
@@ -119,11 +128,15 @@ class Command(BaseCommand):
             return
         self.watch(run, timeout=options["timeout"])
 
-    def watch(self, run: SyncRun, *, timeout: float | None) -> None:
-        """Print progress until the run ends; raise CommandError unless it succeeded."""
+    def watch(self, run: SyncRun, *, timeout: float) -> None:
+        """Print progress until the run ends; raise CommandError unless it succeeded.
+
+        A run nothing takes is said at once (no cluster works its queue) or after
+        QUEUED_HINT_SECONDS (still queued), with the command that starts a cluster.
+        """
         started = time.monotonic()
-        deadline = started + timeout if timeout is not None else None
-        shown, hinted = None, False
+        deadline = started + timeout
+        shown, hints = None, set()
         while True:
             run.refresh_from_db()
             if run.status in runs.FINISHED:
@@ -132,16 +145,10 @@ class Command(BaseCommand):
             if progress != shown:
                 self.stdout.write(f"{run.get_status_display()}: {counts(run)}")
                 shown = progress
-            waited = time.monotonic() - started
-            if run.status == SyncRunStatus.QUEUED and waited > QUEUED_HINT_SECONDS and not hinted:
-                cluster = "Q_CLUSTER_NAME=backfill " if run.kind == SyncRunKind.BACKFILL else ""
-                self.stdout.write(f"Still queued: is `{cluster}python manage.py qcluster` running?")
-                hinted = True
-            if deadline is not None and time.monotonic() > deadline:
-                raise CommandError(
-                    f"Stopped watching {describe(run)} after {timeout:g} s; it goes on. "
-                    f"Follow it again with: python manage.py sync watch {run.pk}"
-                )
+            if run.status == SyncRunStatus.QUEUED:
+                self.hint_queued(run, waited=time.monotonic() - started, hints=hints)
+            if time.monotonic() > deadline:
+                raise CommandError(stopped_watching(run, timeout=timeout))
             time.sleep(POLL_SECONDS)
         if run.status != SyncRunStatus.SUCCEEDED:
             reason = run.error or "no reason recorded"
@@ -149,6 +156,36 @@ class Command(BaseCommand):
             raise CommandError(f"{describe(run, capital=True)} {status}: {reason}")
         message = f"{describe(run, capital=True)} succeeded: {counts(run)}"
         self.stdout.write(self.style.SUCCESS(message))
+
+    def hint_queued(self, run: SyncRun, *, waited: float, hints: set[str]) -> None:
+        """Say once that nothing takes the run, or that it is still queued, and what to start."""
+        command = missing_cluster(run)
+        if command and "missing" not in hints:
+            self.stdout.write(f"No queue cluster is running to take it. Start one: {command}")
+            hints.add("missing")
+        elif waited > QUEUED_HINT_SECONDS and not hints:
+            self.stdout.write(
+                f"Still queued after {QUEUED_HINT_SECONDS} s: the queue's workers are busy, or "
+                f"no cluster works its queue; is `{queue_presence.START_COMMAND}` running?"
+            )
+            hints.add("still queued")
+
+
+def stopped_watching(run: SyncRun, *, timeout: float) -> str:
+    """Why --wait gave up: the run goes on; if nothing took it, what to start."""
+    follow = f"Follow it again with: python manage.py sync watch {run.pk}"
+    if run.status != SyncRunStatus.QUEUED:
+        return f"Stopped watching {describe(run)} after {timeout:g} s; it goes on. {follow}"
+    command = missing_cluster(run)
+    why = (
+        f"no queue cluster is running to take it. Start one: {command}"
+        if command
+        else f"no worker has taken it yet (busy, or its cluster stopped). Is "
+        f"`{queue_presence.START_COMMAND}` running?"
+    )
+    return (
+        f"Stopped watching {describe(run)} after {timeout:g} s: it is still queued, {why} {follow}"
+    )
 
 
 def parse_moment(value: str | None, option: str) -> datetime | None:
