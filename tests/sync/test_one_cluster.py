@@ -144,3 +144,12 @@ def test_a_backfill_goes_to_the_backfill_cluster_when_one_runs_else_to_the_defau
         own.purge_queue()
 
     assert queued == ((0, 1) if backfill_cluster else (1, 0))
+
+
+@transactional
+def test_a_cluster_marks_the_queue_it_works_while_it_runs(no_cluster_running):
+    default = queue_presence.default_queue()
+    with running_cluster(workers=1):
+        assert queue_presence.is_worked(default)
+        assert not queue_presence.is_worked(BACKFILL_QUEUE)
+    assert not queue_presence.is_worked(default)  # stopped: at once, not after the mark lapses

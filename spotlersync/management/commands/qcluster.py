@@ -4,6 +4,7 @@ seconds while the cluster runs, saying which queue it works (spotlersync/queue_p
 import multiprocessing
 import time
 
+from django.db import close_old_connections
 from django_q.conf import Conf
 from django_q.management.commands import qcluster
 
@@ -20,6 +21,8 @@ class Command(qcluster.Command):
             return
         queue = Conf.CLUSTER_NAME
         while any(process.is_alive() for process in multiprocessing.active_children()):
+            # A database cache's connection that broke (a database restart) is opened afresh.
+            close_old_connections()
             queue_presence.report_alive(queue)
             time.sleep(queue_presence.REPORT_EVERY_SECONDS)
         queue_presence.report_stopped(queue)
