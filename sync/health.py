@@ -111,9 +111,7 @@ class Health:
 
     @property
     def throttle_state(self) -> str:
-        # Throttled is Spotler asking to slow down: work goes on afterwards, nothing is lost.
-        if not self.queue.cluster_alive:
-            return BAD
+        # Spotler asking to slow down: work goes on afterwards and nothing is lost.
         return WARNING if self.throttled_until else OK
 
     @property

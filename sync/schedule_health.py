@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Min
 from django.utils import timezone
+from django.utils.dateformat import format as format_date
 from django_q.models import Schedule, Task
 
 from mapping.models import CatalogueRefresh
@@ -122,10 +123,14 @@ def _state(
     if schedule is None:
         return BAD, "not set up", "run manage.py setup_schedules"
     if now - schedule.next_run > interval:
-        due = timezone.localtime(schedule.next_run)
-        return BAD, "overdue", f"no queue cluster has taken it since {due:%d %b %H:%M}"
+        due = format_date(timezone.localtime(schedule.next_run), "j M H:i")
+        return BAD, "overdue", f"no queue cluster has taken it since {due}"
     if failure is not None and (success is None or failure > success):
-        return BAD, "failing", f"last failed {timezone.localtime(failure):%d %b %H:%M:%S}"
+        return (
+            BAD,
+            "failing",
+            f"last failed {format_date(timezone.localtime(failure), 'j M H:i:s')}",
+        )
     if job.func == PUSH_FUNC:
         # Pushes run when there is something to push; late only while changes wait.
         oldest = OutboxEntry.objects.pending().aggregate(o=Min("created_at"))["o"]

@@ -120,7 +120,7 @@ def test_the_chart_has_a_count_axis_up_to_the_busiest_hour_and_a_time_axis(db, c
     times = re.findall(r'text-anchor="middle">(\d\d:\d\d)</text>', x_axis)
     assert len(times) == 8 and set(times) <= {"00:00", "06:00", "12:00", "18:00"}
     assert "pushed to Spotler" in chart and "pulled from Spotler" in chart
-    assert "highest hour had 7" in chart
+    assert "the highest hour had 7." in chart
     assert "style=" not in chart and "<script" not in chart
 
 
