@@ -95,8 +95,9 @@ def _own_outcomes(job: ScheduledJob, *, hooked: ScheduledJobResult | None) -> Ou
     task_failure = hooked.last_failure_at if hooked else None
     if job.func in PULL_KINDS:
         runs = SyncRun.objects.filter(kind=PULL_KINDS[job.func], trigger=SyncRunTrigger.SCHEDULE)
-        success = _latest(runs.filter(status=SyncRunStatus.SUCCEEDED), "finished_at")
-        failure = _latest(runs.filter(status=SyncRunStatus.FAILED), "finished_at")
+        # Ordered by creation (indexed with kind and status); scheduled pulls never overlap.
+        success = _latest(runs.filter(status=SyncRunStatus.SUCCEEDED), "finished_at", "created_at")
+        failure = _latest(runs.filter(status=SyncRunStatus.FAILED), "finished_at", "created_at")
         return Outcomes(success, _later(failure, task_failure))
     if job.func == CATALOGUE_FUNC:
         success = _latest(CatalogueRefresh.objects.filter(ok=True), "fetched_at")
@@ -105,8 +106,8 @@ def _own_outcomes(job: ScheduledJob, *, hooked: ScheduledJobResult | None) -> Ou
     return Outcomes(task_success, task_failure)
 
 
-def _latest(queryset, field: str) -> datetime | None:
-    return queryset.order_by(f"-{field}").values_list(field, flat=True).first()
+def _latest(queryset, field: str, order: str | None = None) -> datetime | None:
+    return queryset.order_by(f"-{order or field}").values_list(field, flat=True).first()
 
 
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:

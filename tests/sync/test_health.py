@@ -1,9 +1,11 @@
 import re
+import uuid
 from datetime import timedelta
 
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
+from django_q.models import Task
 
 from contacts.ingest import upsert_contact
 from contacts.models import Contact
@@ -19,6 +21,7 @@ from sync.models import (
 )
 from sync.push import push_outbox
 from sync.ratelimit import throttle_until
+from sync.schedules import RESULT_HOOK
 
 ANNA = {"email": "anna@example.nl", "first_name": "Anna"}
 LATENCY_MS = 600  # how long the sandbox takes over every call in the lag test
@@ -146,6 +149,31 @@ def test_a_pull_reports_its_last_scheduled_success_and_turns_red_when_late_or_fa
     finished(SyncRunStatus.FAILED, ago=timedelta(minutes=1))
     pull = schedule_row("Pull updated contacts")
     assert (pull.state, pull.label, pull.last_success) == ("bad", "failing", recent.finished_at)
+
+
+def test_a_job_whose_task_raised_is_failing_until_its_task_succeeds_again(db, client, admin_user):
+    call_command("setup_schedules")
+
+    def watchdog_task(*, success: bool) -> None:
+        # The task's result as django-q2's monitor saves it (the save calls the schedule's
+        # hook); a scheduled task's group is its schedule's name.
+        now = timezone.now()
+        Task.objects.create(
+            id=uuid.uuid4().hex, name=f"watch-{now:%H%M%S%f}", func="sync.tasks.watch_runs",
+            hook=RESULT_HOOK, group="Watch sync runs", started=now, stopped=now,
+            success=success, result="done" if success else "RuntimeError: boom",
+        )  # fmt: skip
+
+    watchdog_task(success=True)
+    watchdog_task(success=False)
+    job = schedule_row("Watch sync runs")
+    assert (job.state, job.label) == ("bad", "failing") and job.last_success is not None
+    client.force_login(admin_user)
+    home = client.get(reverse("queue-summary")).content.decode()
+    assert '<span class="state-bad" data-testid="schedule-state">failing</span>' in home
+
+    watchdog_task(success=True)
+    assert (schedule_row("Watch sync runs").label) == "on time"
 
 
 def test_a_job_without_a_schedule_is_shown_as_not_set_up(db):
