@@ -60,7 +60,9 @@ def note_schedule_result(task: Task) -> None:
 
     django-q2 names a scheduled task's group after its schedule.
     """
-    result, _ = ScheduledJobResult.objects.get_or_create(name=task.group or task.name)
+    if not task.group:
+        return  # not sent by a schedule
+    result, _ = ScheduledJobResult.objects.get_or_create(name=task.group)
     at = task.stopped or timezone.now()
     if task.success and (result.last_success_at is None or at > result.last_success_at):
         result.last_success_at = at
