@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.utils import timezone
 from django_q.brokers import get_broker
-from django_q.models import Failure, Schedule, Success
+from django_q.models import Failure, Success
 from django_q.status import Stat
 
 logger = logging.getLogger(__name__)
@@ -30,7 +30,6 @@ class QueueStatus:
     failed: int = 0
     succeeded: int = 0
     recent_failures: list[Failure] = field(default_factory=list)
-    schedules: list[Schedule] = field(default_factory=list)
 
     @property
     def workers(self) -> int:
@@ -61,7 +60,6 @@ def read_queue_status(*, recent: int = 5) -> QueueStatus:
         failed=Failure.objects.count(),
         succeeded=Success.objects.count(),
         recent_failures=list(Failure.objects.order_by("-stopped")[:recent]),
-        schedules=list(Schedule.objects.order_by("next_run")),
     )
 
 

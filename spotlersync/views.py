@@ -6,12 +6,14 @@ from mapping.catalogue import mapping_drift
 from spotlersync.queue_status import read_queue_status
 from spotlersync.roles import role_required
 from sync.models import SyncRun, SyncRunTrigger
+from sync.schedule_health import read_schedule_health
 
 
 @role_required("view_dashboard")
 def home(request: HttpRequest) -> HttpResponse:
     context = {
         "queue": read_queue_status(),
+        "schedules": read_schedule_health(),
         "mapping_drift": mapping_drift(),
         "failed_contacts": Contact.objects.failed().count(),
         # Manual syncs still going (Syncs page); live pushes and scheduled pulls are left out.
@@ -25,13 +27,14 @@ def home(request: HttpRequest) -> HttpResponse:
 @role_required("view_dashboard")
 def queue_summary(request: HttpRequest) -> HttpResponse:
     """The queue panel of the home page, which refreshes itself with htmx."""
-    return render(request, "spotlersync/_queue_summary.html", {"queue": read_queue_status()})
+    context = {"queue": read_queue_status(), "schedules": read_schedule_health()}
+    return render(request, "spotlersync/_queue_summary.html", context)
 
 
 @role_required("run_syncs")
 def queue_detail(request: HttpRequest) -> HttpResponse:
-    status = read_queue_status(recent=50)
-    return render(request, "spotlersync/queue_detail.html", {"queue": status})
+    context = {"queue": read_queue_status(recent=50), "schedules": read_schedule_health()}
+    return render(request, "spotlersync/queue_detail.html", context)
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -4,6 +4,7 @@ from sync.models import (
     OutboxEntry,
     PullWatermark,
     RateSlot,
+    ScheduledJobResult,
     SpotlerConsent,
     SpotlerState,
     SyncEvent,
@@ -69,3 +70,8 @@ class ThrottleAdmin(admin.ModelAdmin):
 @admin.register(RateSlot)
 class RateSlotAdmin(admin.ModelAdmin):
     list_display = ["slot"]
+
+
+@admin.register(ScheduledJobResult)
+class ScheduledJobResultAdmin(admin.ModelAdmin):
+    list_display = ["name", "last_success_at", "last_failure_at"]

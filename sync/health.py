@@ -1,39 +1,53 @@
-"""The sync's health in numbers a person can act on; read by the health page."""
+"""The sync's health in numbers a person can act on; read by the health page.
+
+Each figure has a state (ok, warning, bad) from stated thresholds, and its colour follows it.
+"""
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from statistics import median, quantiles
 
-from django.db.models import Count, F, Max, Min, Q
+from django.db.models import Count, F, Min, Q
 from django.db.models.functions import TruncHour
 from django.utils import timezone
-from django_q.models import Schedule
 
-from mapping.models import CatalogueRefresh
 from spotlersync.queue_status import QueueStatus, read_queue_status
-from sync.models import (
-    OutboxEntry,
-    OutboxStatus,
-    SyncEvent,
-    SyncEventKind,
-    SyncRun,
-    SyncRunKind,
-    SyncRunStatus,
-)
+from sync.models import OutboxEntry, OutboxStatus, SyncEvent, SyncEventKind
 from sync.ratelimit import throttled_until
-from sync.schedules import scheduled_jobs
+from sync.schedule_health import BAD, OK, WARNING, ScheduleHealth, read_schedule_health
 
 LAG_WINDOW = timedelta(hours=1)
+LAG_SAMPLE = 5000  # the latest accepted changes of the window the lag is computed from
 CHART_HOURS = 48
 
 
 @dataclass(frozen=True)
-class ScheduleHealth:
-    name: str
-    minutes: int
-    last_success: datetime | None
-    overdue: bool
-    note: str = ""
+class Threshold:
+    """A figure is ok below `warning`, a warning below `bad`, and bad from `bad` on."""
+
+    warning: float
+    bad: float
+    unit: str  # "s" (seconds) or "%" (a rate from 0 to 1)
+
+    def state(self, value: float | None) -> str:
+        if value is None:
+            return ""  # nothing measured: no colour
+        return OK if value < self.warning else WARNING if value < self.bad else BAD
+
+    def __str__(self) -> str:
+        warning, bad = self._words(self.warning), self._words(self.bad)
+        return f"green under {warning}, amber under {bad}, red from {bad}"
+
+    def _words(self, value: float) -> str:
+        if self.unit == "%":
+            return f"{value * 100:g}%"
+        return f"{value / 60:g} min" if value >= 60 else f"{value:g} s"
+
+
+# The thresholds, stated on the page next to each figure.
+WAITING_LIMITS = Threshold(warning=5 * 60, bad=15 * 60, unit="s")  # age of the oldest change
+LAG_LIMITS = Threshold(warning=60, bad=5 * 60, unit="s")
+ERROR_LIMITS = Threshold(warning=0.01, bad=0.05, unit="%")
 
 
 @dataclass(frozen=True)
@@ -49,13 +63,20 @@ class Health:
     pending: int
     failed: int
     oldest_pending: datetime | None
-    lag_median: float | None  # seconds from accepted to in Spotler, last hour
+    lag_median: float | None  # seconds from accepted to accepted by Spotler, last hour
     lag_p95: float | None
     pushes_last_hour: int
     push_errors_last_hour: int
     throttled_until: datetime | None
     schedules: list[ScheduleHealth] = field(default_factory=list)
     hours: list[HourBar] = field(default_factory=list)
+    limits: dict[str, Threshold] = field(
+        default_factory=lambda: {
+            "waiting": WAITING_LIMITS,
+            "lag": LAG_LIMITS,
+            "errors": ERROR_LIMITS,
+        }
+    )
 
     @property
     def error_rate(self) -> float | None:
@@ -64,26 +85,38 @@ class Health:
         return self.push_errors_last_hour / self.pushes_last_hour
 
     @property
+    def error_percent(self) -> float | None:
+        return None if self.error_rate is None else 100 * self.error_rate
+
+    @property
     def oldest_pending_age(self) -> timedelta | None:
         return timezone.now() - self.oldest_pending if self.oldest_pending else None
 
     @property
-    def peak(self) -> int:
-        return max([1, *(max(h.pushed, h.pulled) for h in self.hours)])
+    def waiting_state(self) -> str:
+        age = self.oldest_pending_age
+        return WAITING_LIMITS.state(age.total_seconds() if age else 0)
 
     @property
-    def chart(self) -> list[dict]:
-        """SVG geometry for the hourly chart: bars 100 units high at the peak, 10 apart."""
-        bars = []
-        for i, hour in enumerate(self.hours):
-            pushed = round(100 * hour.pushed / self.peak)
-            pulled = round(100 * hour.pulled / self.peak)
-            bars.append({
-                "hour": hour.hour, "pushed": hour.pushed, "pulled": hour.pulled,
-                "x": i * 10, "pushed_y": 100 - pushed, "pushed_h": pushed,
-                "pulled_x": i * 10 + 4, "pulled_y": 100 - pulled, "pulled_h": pulled,
-            })  # fmt: skip
-        return bars
+    def lag_state(self) -> str:
+        return LAG_LIMITS.state(self.lag_median)
+
+    @property
+    def lag_p95_state(self) -> str:
+        return LAG_LIMITS.state(self.lag_p95)
+
+    @property
+    def error_state(self) -> str:
+        return ERROR_LIMITS.state(self.error_rate)
+
+    @property
+    def throttle_state(self) -> str:
+        # Spotler asking to slow down: work goes on afterwards and nothing is lost.
+        return WARNING if self.throttled_until else OK
+
+    @property
+    def chart(self) -> "Chart":
+        return hour_chart(self.hours)
 
 
 def read_health(*, now: datetime | None = None) -> Health:
@@ -106,59 +139,25 @@ def read_health(*, now: datetime | None = None) -> Health:
         pushes_last_hour=push_counts["total"],
         push_errors_last_hour=push_counts["errors"],
         throttled_until=throttled_until(),
-        schedules=_schedules(now=now),
+        schedules=read_schedule_health(now=now),
         hours=_hours(now=now),
     )
 
 
 def _push_lag(*, now: datetime) -> tuple[float | None, float | None]:
-    done = (
-        OutboxEntry.objects.filter(status=OutboxStatus.DONE, updated_at__gte=now - LAG_WINDOW)
-        .annotate(lag=F("updated_at") - F("created_at"))
-        .values_list("lag", flat=True)[:5000]
+    """Median and 95th percentile of accepted (from the linked system) → accepted by Spotler,
+    in seconds, over the changes Spotler accepted in the last hour (the latest LAG_SAMPLE)."""
+    accepted = (
+        OutboxEntry.objects.filter(accepted_at__gte=now - LAG_WINDOW)
+        .order_by("-accepted_at")
+        .annotate(lag=F("accepted_at") - F("created_at"))
+        .values_list("lag", flat=True)[:LAG_SAMPLE]
     )
-    lags = sorted(lag.total_seconds() for lag in done if lag is not None)
+    lags = sorted(lag.total_seconds() for lag in accepted if lag is not None)
     if not lags:
         return None, None
-    p95 = quantiles(lags, n=20)[-1] if len(lags) >= 2 else lags[0]
+    p95 = quantiles(lags, n=20, method="inclusive")[-1] if len(lags) >= 2 else lags[0]
     return median(lags), p95
-
-
-def _schedules(*, now: datetime) -> list[ScheduleHealth]:
-    last_success = {
-        "sync.tasks.pull_updates": SyncRun.objects.filter(
-            kind=SyncRunKind.PULL_UPDATES, status=SyncRunStatus.SUCCEEDED
-        ).aggregate(at=Max("finished_at"))["at"],
-        "sync.tasks.pull_bounces": SyncRun.objects.filter(
-            kind=SyncRunKind.PULL_BOUNCES, status=SyncRunStatus.SUCCEEDED
-        ).aggregate(at=Max("finished_at"))["at"],
-        "mapping.tasks.refresh_catalogue": CatalogueRefresh.objects.filter(ok=True).aggregate(
-            at=Max("fetched_at")
-        )["at"],
-        "sync.tasks.push_outbox": SyncRun.objects.filter(
-            kind=SyncRunKind.PUSH, status=SyncRunStatus.SUCCEEDED
-        ).aggregate(at=Max("finished_at"))["at"],
-    }
-    next_runs = dict(Schedule.objects.values_list("name", "next_run"))
-    result = []
-    for job in scheduled_jobs():
-        at = last_success.get(job.func)
-        if job.func == "sync.tasks.push_outbox":
-            # Pushes run when there is something to push; late only while changes wait.
-            oldest = OutboxEntry.objects.pending().aggregate(o=Min("created_at"))["o"]
-            overdue = oldest is not None and now - oldest > timedelta(minutes=2 * job.minutes + 1)
-            note = "runs when there is something to push"
-        elif job.func not in last_success:
-            # Housekeeping leaves no record of its own: it is late when its schedule has fallen
-            # behind, i.e. no cluster has taken it for a whole interval.
-            next_run = next_runs.get(job.name)
-            overdue = next_run is None or now - next_run > timedelta(minutes=job.minutes)
-            note = "not set up: run manage.py setup_schedules" if next_run is None else ""
-        else:
-            overdue = at is None or now - at > timedelta(minutes=2 * job.minutes)
-            note = "never succeeded yet" if at is None else ""
-        result.append(ScheduleHealth(job.name, job.minutes, at, overdue, note))
-    return result
 
 
 def _hours(*, now: datetime) -> list[HourBar]:
@@ -179,3 +178,64 @@ def _hours(*, now: datetime) -> list[HourBar]:
         row = by_hour.get(hour, {})
         bars.append(HourBar(hour, row.get("pushed", 0), row.get("pulled", 0)))
     return bars
+
+
+# The chart's geometry, in SVG units: a plot 480 wide (a 10-unit slot per hour, two bars in
+# each) and 120 high, with room on the left for the counts and below for the times.
+PLOT_LEFT, PLOT_TOP, PLOT_WIDTH, PLOT_HEIGHT, SLOT = 40, 24, 480, 120, 10
+X_TICK_HOURS = 6  # a time under every 6th hour (local time)
+
+
+@dataclass(frozen=True)
+class Tick:
+    at: float  # x or y in SVG units
+    value: int | datetime
+    new_day: bool = False
+
+
+@dataclass(frozen=True)
+class Chart:
+    top: int  # the count at the top of the y axis
+    peak: int  # the highest bar
+    bars: list[dict]
+    y_ticks: list[Tick]
+    x_ticks: list[Tick]
+    left: int = PLOT_LEFT
+    right: int = PLOT_LEFT + PLOT_WIDTH
+    base: int = PLOT_TOP + PLOT_HEIGHT
+
+
+def hour_chart(hours: list[HourBar]) -> Chart:
+    """The bars and both axes of the hourly chart."""
+    peak = max([0, *(max(h.pushed, h.pulled) for h in hours)])
+    step = _nice_step(peak / 4)
+    top = max(step, -(-peak // step) * step)  # the peak rounded up to a whole step
+    base = PLOT_TOP + PLOT_HEIGHT
+    y_ticks = [
+        Tick(at=round(base - PLOT_HEIGHT * value / top, 1), value=value)
+        for value in range(0, top + 1, step)
+    ]
+    bars, x_ticks = [], []
+    for i, hour in enumerate(hours):
+        x = PLOT_LEFT + i * SLOT
+        pushed_h = round(PLOT_HEIGHT * hour.pushed / top, 1)
+        pulled_h = round(PLOT_HEIGHT * hour.pulled / top, 1)
+        bars.append({
+            "hour": hour.hour, "pushed": hour.pushed, "pulled": hour.pulled,
+            "pushed_x": x + 1, "pushed_y": round(base - pushed_h, 1), "pushed_h": pushed_h,
+            "pulled_x": x + 5, "pulled_y": round(base - pulled_h, 1), "pulled_h": pulled_h,
+        })  # fmt: skip
+        local = timezone.localtime(hour.hour)
+        if local.hour % X_TICK_HOURS == 0:
+            x_ticks.append(Tick(at=x, value=hour.hour, new_day=local.hour == 0))
+    return Chart(top=top, peak=peak, bars=bars, y_ticks=y_ticks, x_ticks=x_ticks)
+
+
+def _nice_step(rough: float) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 50, ... not below `rough`: round numbers on the axis."""
+    magnitude = 1
+    while True:
+        for factor in (1, 2, 5):
+            if factor * magnitude >= rough:
+                return factor * magnitude
+        magnitude *= 10

@@ -47,6 +47,9 @@ class OutboxEntry(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # When Spotler accepted the change (set by the push that settled it; `updated_at` is not,
+    # as the settling is a QuerySet.update): the health page's push lag runs from created_at.
+    accepted_at = models.DateTimeField(null=True, blank=True, db_index=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     claim = models.CharField(max_length=32, blank=True, db_index=True)
     # After a transient failure: not tried again before this moment.
@@ -62,6 +65,22 @@ class OutboxEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.status})"
+
+
+class ScheduledJobResult(models.Model):
+    """A scheduled job's latest success and failure, written by its django-q2 result hook.
+
+    django-q2 keeps only its newest successful tasks, all jobs together, so a daily job's last
+    success would soon be pruned from its own tables; this row keeps it.
+    """
+
+    name = models.CharField(max_length=100, unique=True)  # the schedule's name
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class SyncRunKind(models.TextChoices):

@@ -57,6 +57,8 @@ class Outcome:
     skipped: bool = False
     answer: str = ""
     payload: dict = field(default_factory=dict)
+    # Made right after Spotler's answer; a batch's outcomes are settled after its last call.
+    answered_at: datetime = field(default_factory=timezone.now)
 
 
 def spotler_client() -> spotler.SpotlerClient:
@@ -208,7 +210,11 @@ def settle_entries(*, token: str, contact: Contact, outcome: Outcome) -> None:
     )
     with transaction.atomic():
         if outcome.ok:
-            entries.update(status=OutboxStatus.DONE, last_error="", claim="")
+            # Skipped (nothing to send) is done but was never accepted by Spotler: no lag.
+            accepted_at = None if outcome.skipped else outcome.answered_at
+            entries.update(
+                status=OutboxStatus.DONE, last_error="", claim="", accepted_at=accepted_at
+            )
         elif outcome.transient:
             attempts = max(entries.values_list("attempts", flat=True), default=0) + 1
             wait = backoff(attempts)

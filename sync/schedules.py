@@ -11,6 +11,10 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.models import Schedule
 
+# Every job's result goes through this hook, which keeps its last success for the home and
+# health pages (sync/schedule_health.py).
+RESULT_HOOK = "sync.schedule_health.note_schedule_result"
+
 
 @dataclass(frozen=True)
 class ScheduledJob:
@@ -68,17 +72,13 @@ def scheduled_jobs() -> list[ScheduledJob]:
 def setup_schedules() -> list[str]:
     """Create or update every job by name; returns one line per job saying what happened."""
     lines = []
+    now = timezone.now()
     for job in scheduled_jobs():
+        how = {"func": job.func, "schedule_type": Schedule.MINUTES, "hook": RESULT_HOOK}
         schedule, created = Schedule.objects.update_or_create(
             name=job.name,
-            defaults={"func": job.func, "schedule_type": Schedule.MINUTES, "minutes": job.minutes},
-            create_defaults={
-                "func": job.func,
-                "schedule_type": Schedule.MINUTES,
-                "minutes": job.minutes,
-                "next_run": timezone.now(),
-                "repeats": -1,
-            },
+            defaults={**how, "minutes": job.minutes},
+            create_defaults={**how, "minutes": job.minutes, "next_run": now, "repeats": -1},
         )
         verb = "created" if created else "updated"
         lines.append(f"{verb}: {schedule.name} every {job.minutes} min ({job.func})")

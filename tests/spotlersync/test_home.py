@@ -1,12 +1,18 @@
 """The home page shows the queue's real state: a real cluster, real tasks, real schedules."""
 
+import re
 import time
+from datetime import timedelta
 
 from django.urls import reverse
+from django.utils import timezone
+from django_q.brokers import get_broker
 from django_q.conf import Conf
 from django_q.models import Schedule
+from django_q.scheduler import scheduler
 from django_q.tasks import async_task
 
+from sync.schedules import setup_schedules
 from tests.conftest import transactional
 from tests.queue_cluster import running_cluster
 from tests.spotlersync import sample_tasks
@@ -62,6 +68,34 @@ def test_home_lists_scheduled_jobs(client, admin_user):
     assert "Pull bounces" in text
     assert "every 60 min" in text
     assert "not run yet" in text
+
+
+def schedule_cells(html: str, name: str) -> list[str]:
+    """The cells of one job's row in the scheduled jobs table, as text."""
+    row = re.search(rf"<tr[^>]*>\s*<td>{name}</td>(.*?)</tr>", html, re.S).group(1)
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", cell)).strip() for cell in cells]
+
+
+@transactional
+def test_the_watchdog_shows_its_real_last_success_alike_on_home_and_health(client, admin_user):
+    client.force_login(admin_user)
+    setup_schedules()
+    now = timezone.now()
+    Schedule.objects.update(next_run=now + timedelta(hours=1))
+    Schedule.objects.filter(name="Watch sync runs").update(next_run=now - timedelta(seconds=1))
+
+    def health_text() -> str:
+        return client.get(reverse("sync:health"), HTTP_HX_REQUEST="true").content.decode()
+
+    assert schedule_cells(home_text(client), "Watch sync runs")[1] == "—"
+    with running_cluster(workers=1):
+        scheduler(broker=get_broker())  # what the cluster does every 30 s, done now
+        assert wait_for(lambda: schedule_cells(home_text(client), "Watch sync runs")[1] != "—")
+    home = schedule_cells(home_text(client), "Watch sync runs")
+    assert home == schedule_cells(health_text(), "Watch sync runs")
+    assert re.fullmatch(r"\d+ \w+ \d\d:\d\d:\d\d \(\d+\s\w+ ago\)", home[1]), home
+    assert home[3] == "on time"
 
 
 def test_home_says_the_broker_does_not_answer_when_redis_is_down(client, admin_user, monkeypatch):

@@ -194,10 +194,10 @@ def test_the_bounce_pull_is_scheduled_and_the_health_page_follows_it(spotler_cli
     assert Schedule.objects.get(name="Pull bounces").func == "sync.tasks.pull_bounces"
 
     [row] = [s for s in read_health().schedules if s.name == "Pull bounces"]
-    assert row.overdue and row.last_success is None
-    pull_bounces_on_schedule(client=spotler_client)
+    assert (row.label, row.last_success) == ("not run yet", None)
+    run = pull_bounces_on_schedule(client=spotler_client)
     [row] = [s for s in read_health().schedules if s.name == "Pull bounces"]
-    assert not row.overdue and row.last_success is not None
+    assert (row.label, row.last_success) == ("on time", run.finished_at)
 
 
 def test_the_scheduled_task_pulls_through_the_configured_spotler(
