@@ -9,15 +9,17 @@ import json
 import math
 import re
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from contacts.errors import BODY, InvalidFields
-from contacts.models import EXTERNAL_ID_PATTERN
+from contacts.models import is_external_id
 
 MAX_FIELDS = 100
+# Match with `fullmatch`: Python's `$` also matches before a final newline ("first_name\n").
 FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 # Longest text accepted per field; names and free text get the default.
 MAX_LENGTH = {"email": 254, "language": 35, "account_manager": 200}
@@ -29,7 +31,7 @@ NOT_A_SOURCE_FIELD = {"external_id"}
 def clean_external_id(value: Any) -> str:
     if value is None or value == "":
         raise InvalidFields({"external_id": "An external id is required."})
-    if not isinstance(value, str) or not re.match(EXTERNAL_ID_PATTERN, value):
+    if not is_external_id(value):
         raise InvalidFields(
             {
                 "external_id": "Use 1 to 100 letters, digits and . _ : @ - "
@@ -39,8 +41,14 @@ def clean_external_id(value: Any) -> str:
     return value
 
 
-def clean_source_fields(raw: Any) -> dict[str, Any]:
-    """Return the fields to store, or raise `InvalidFields` naming every bad field."""
+def clean_source_fields(
+    raw: Any, *, check_values: Callable[[dict[str, Any]], dict[str, str]] | None = None
+) -> dict[str, Any]:
+    """Return the fields to store, or raise `InvalidFields` naming every bad field.
+
+    `check_values` adds problems found by looking at the cleaned fields together (the ingest
+    passes the mapping's yes/no check); a field already refused keeps its first problem.
+    """
     if not isinstance(raw, dict):
         raise InvalidFields({BODY: 'Send a JSON object of source fields, e.g. {"email": ...}.'})
     if len(raw) > MAX_FIELDS:
@@ -58,13 +66,16 @@ def clean_source_fields(raw: Any) -> dict[str, Any]:
     email_problem = problems.get("email") or email_address_problem(cleaned.get("email"))
     if email_problem:
         problems["email"] = email_problem
+    if check_values is not None:
+        for name, problem in check_values(cleaned).items():
+            problems.setdefault(name, problem)
     if problems:
         raise InvalidFields(problems)
     return cleaned
 
 
 def field_name_problem(name: str) -> str | None:
-    if not FIELD_NAME.match(name):
+    if not FIELD_NAME.fullmatch(name):
         return "Field names are 1 to 64 letters, digits and underscores, starting with a letter."
     return None
 

@@ -14,13 +14,21 @@ from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from spotlersync.moments import moment_range_problem
+
 EMAIL_RE = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[A-Za-z]{2,63}$")
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 INT64_MAX = 2**63 - 1
 MAX_STRING = 255  # Spotler stores string properties of at most 255 characters (product docs)
 
-TRUE_WORDS = frozenset({"1", "true", "yes", "y", "on", "ja", "j", "oui", "si", "sí", "x"})
-FALSE_WORDS = frozenset({"0", "false", "no", "n", "off", "nee", "non", "nein", "-"})
+# The spellings of yes and no a yes/no or consent row accepts (any case, spaces around ignored),
+# besides JSON true/false and the numbers 1/0. The ingest API refuses any other value for such a
+# row's source field (`mapping.current.yes_no_problems`), quoting these lists.
+TRUE_SPELLINGS = ("true", "1", "yes", "y", "on", "ja", "j", "oui", "si", "sí", "x")
+FALSE_SPELLINGS = ("false", "0", "no", "n", "off", "nee", "non", "nein", "-")
+TRUE_WORDS = frozenset(TRUE_SPELLINGS)
+FALSE_WORDS = frozenset(FALSE_SPELLINGS)
+YES_NO_SPELLINGS = f"yes: {', '.join(TRUE_SPELLINGS)}; no: {', '.join(FALSE_SPELLINGS)}"
 
 DEFAULT_GENDERS = {
     "m": "M", "male": "M", "man": "M", "mr": "M", "mr.": "M", "dhr": "M", "dhr.": "M",
@@ -53,7 +61,7 @@ def to_text(value: object, *, max_length: int = MAX_STRING) -> str:
 
 def to_email(value: object) -> str:
     text = _as_text(value).strip()
-    if not EMAIL_RE.match(text) or len(text) > 254:
+    if not EMAIL_RE.fullmatch(text) or len(text) > 254:
         raise ConversionError(f"{_quote(text)} is not an e-mail address")
     return text
 
@@ -88,7 +96,7 @@ def to_boolean(value: object) -> bool:
         return True
     if word in FALSE_WORDS:
         return False
-    raise ConversionError(f"{_quote(value)} is not a yes/no value (use true/false, yes/no or 1/0)")
+    raise ConversionError(f"{_quote(value)} is not a yes/no value ({YES_NO_SPELLINGS})")
 
 
 def to_gender(value: object, *, table: dict[str, str] | None = None) -> str:
@@ -118,6 +126,7 @@ def to_datetime(value: object, *, tz: ZoneInfo, month_first: bool = False) -> st
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             moment = datetime.combine(_parse_date(text, tz=tz, month_first=month_first), time.min)
+    _check_range(moment, value)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
     return moment.isoformat(timespec="seconds")
@@ -145,27 +154,44 @@ def is_empty(value: object) -> bool:
 
 
 def _parse_date(value: object, *, tz: ZoneInfo, month_first: bool) -> date:
-    if isinstance(value, datetime):
-        return (value.astimezone(tz) if value.tzinfo else value).date()
     if isinstance(value, date):
-        return value
+        return _local_date(value, tz=tz, original=value)
     text = _as_text(value).strip()
     try:
         if len(text) == 10 and text[4] == "-":
-            return date.fromisoformat(text)
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        return (moment.astimezone(tz) if moment.tzinfo else moment).date()
+            moment: date = date.fromisoformat(text)
+        else:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as error:
         if "day is out of range" in str(error):
             raise ConversionError(f"{_quote(text)} is not a day in the calendar") from None
+    else:
+        return _local_date(moment, tz=tz, original=text)
     formats = DATE_FORMATS_MONTH_FIRST if month_first else DATE_FORMATS_DAY_FIRST
     for fmt in formats:
         try:
-            return datetime.strptime(text, fmt).date()  # noqa: DTZ007  (a date, no time)
+            day = datetime.strptime(text, fmt).date()  # noqa: DTZ007  (a date, no time)
         except ValueError as error:
             if "day is out of range" in str(error):
                 raise ConversionError(f"{_quote(text)} is not a day in the calendar") from None
+        else:
+            return _local_date(day, tz=tz, original=text)
     raise ConversionError(f"{_quote(text)} is not a date (use 2026-11-22 or 22-11-2026)")
+
+
+def _local_date(moment: date, *, tz: ZoneInfo, original: object) -> date:
+    """The calendar day of `moment` (a date-time: in `tz`), once it is within the accepted
+    years; moving year 9999 or year 1 into another zone would overflow Python's calendar."""
+    _check_range(moment, original)
+    if isinstance(moment, datetime):
+        return (moment.astimezone(tz) if moment.tzinfo else moment).date()
+    return moment
+
+
+def _check_range(moment: date, original: object) -> None:
+    problem = moment_range_problem(moment, name=_quote(original))
+    if problem:
+        raise ConversionError(problem.rstrip("."))
 
 
 def _normalise_amount(text: str) -> str:
