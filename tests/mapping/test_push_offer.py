@@ -74,7 +74,7 @@ def test_a_second_push_of_the_same_version_starts_no_second_run_and_shows_the_fi
     # The mapping page now links to the run instead of offering the push again.
     html = marketer_client.get(f"{EDIT}?saved=2").content.decode()
     assert "Push the 2 affected" not in html
-    assert f"follow run #{run.pk}" in html
+    assert f"run #{run.pk}</a> (queued)" in html
 
 
 def test_the_push_is_a_run_on_the_syncs_page_with_who_started_it_and_the_version(
