@@ -3,12 +3,16 @@
 import pytest
 from django.urls import reverse
 
+from mapping import push_offer
 from mapping.models import MappingVersion
-from mapping.versions import current_version
+from mapping.versions import current_version, save_version
 from spotler.sandbox.handle import SandboxControlError
+from spotlersync.roles import Role
 from sync import runs
 from sync.models import SyncRun, SyncRunKind, SyncRunStatus, SyncRunTrigger
+from tests.conftest import make_user, transactional
 from tests.mapping.test_editor_views import CITY_ROW, add_contact, form_data
+from tests.sync.test_outbox import postgresql_only, run_at_once
 
 EDIT = reverse("mapping:mapping-edit")
 
@@ -181,3 +185,28 @@ def test_the_contacts_of_the_change_and_only_those_reach_spotler(
     page = marketer_client.get(reverse("sync:run-detail", args=[run.pk])).content.decode()
     assert "2 of 2" in page
     assert "mapping version 2" in page
+
+
+def test_a_marketer_still_starts_no_other_sync(marketer_client, two_with_a_city):
+    full_backfill = {"action": "backfill", "backfill-confirm": "on"}
+    assert marketer_client.post(reverse("sync:run-start"), full_backfill).status_code == 403
+    push_one = reverse("sync:contact-push", args=["C-1"])
+    assert marketer_client.post(push_one).status_code == 403
+    assert not SyncRun.objects.exists()
+
+
+@postgresql_only
+@transactional
+def test_clicks_at_the_same_moment_start_one_run():
+    marketer = make_user("marketer", role=Role.MARKETER)
+    add_contact("C-1", city="Utrecht")
+    save_version(rows=[*current_version().rows, CITY_ROW], author=marketer)
+
+    def click():
+        push_offer.start_push(number=2, user=marketer, confirmed=False)
+
+    errors = run_at_once(*[click] * 4)
+    assert len(errors) == 3
+    assert all(isinstance(error, push_offer.AlreadyStarted) for error in errors)
+    assert SyncRun.objects.count() == 1
+    assert MappingVersion.objects.get(number=2).push_run == SyncRun.objects.get()
