@@ -89,6 +89,13 @@ class MappingVersion(models.Model):
     )
     # Readable lines: "added firstName ← first_name", "birthday: conversion auto → ..."
     diff = models.JSONField(default=list, blank=True)
+    # "Push the affected contacts now" is taken once per version (mapping/push_offer.py): set
+    # by a conditional update, so a double click or a second tab never starts a second run.
+    # Kept apart from the run, which the nightly pruning may delete one day.
+    push_started_at = models.DateTimeField(null=True, blank=True)
+    push_run = models.ForeignKey(
+        "sync.SyncRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-number"]

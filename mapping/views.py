@@ -2,11 +2,12 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_q.tasks import async_task
 
-from mapping import editor, tasks
+from mapping import editor, push_offer, tasks
 from mapping.catalogue import catalogue_entries, mapping_drift
 from mapping.forms import apply_action, rows_from_post, table_to_text
 from mapping.models import MappingVersion
@@ -52,7 +53,7 @@ def mapping_edit(request: HttpRequest) -> HttpResponse:
     )
     messages.success(request, f"Saved as version {saved.number}.")
     if changes_what_spotler_receives(version.rows, saved.rows):
-        return redirect(f"{reverse('mapping:mapping-edit')}?saved={saved.number}")
+        return redirect(_saved_url(saved.number))
     return redirect("mapping:mapping-edit")
 
 
@@ -79,21 +80,39 @@ def mapping_preview(request: HttpRequest) -> HttpResponse:
 @require_POST
 @role_required("edit_mapping")
 def push_affected(request: HttpRequest, number: int) -> HttpResponse:
-    """Queue every contact whose Spotler data version `number` changed, in the background."""
+    """Start the run that sends the contacts version `number` changed (offered once, after
+    the save that made it; see mapping/push_offer.py)."""
     get_object_or_404(MappingVersion, number=number)
-    transaction.on_commit(lambda: async_task(tasks.push_contacts_of_version, number))
+    confirmed = bool(request.POST.get("confirm"))
+    try:
+        run = push_offer.start_push(number=number, user=request.user, confirmed=confirmed)
+    except push_offer.AlreadyStarted as started:
+        if started.run is None:
+            return _push_refused(request, str(started))
+        messages.info(request, str(started))
+        return redirect("sync:run-detail", pk=started.run.pk)
+    except push_offer.ConfirmationNeeded as error:
+        messages.error(request, str(error))
+        return redirect(_saved_url(number))
+    except push_offer.PushRefused as refused:
+        return _push_refused(request, str(refused))
     messages.success(
-        request, "The affected contacts are being queued; they reach Spotler in the coming minutes."
+        request,
+        f"Started run #{run.pk}: the {run.total:,} contact{pluralize(run.total)} version "
+        f"{number} changed go to Spotler.",
     )
-    return redirect("mapping:mapping-edit")
+    return redirect("sync:run-detail", pk=run.pk)
 
 
 @require_POST
 @role_required("edit_mapping")
 def mapping_restore(request: HttpRequest, number: int) -> HttpResponse:
-    get_object_or_404(MappingVersion, number=number)
+    old = get_object_or_404(MappingVersion, number=number)
+    previous = current_version()
     restored = restore_version(number=number, author=request.user)
     messages.success(request, f"Version {number} restored as version {restored.number}.")
+    if changes_what_spotler_receives(previous.rows, old.rows):
+        return redirect(_saved_url(restored.number))
     return redirect("mapping:mapping-edit")
 
 
@@ -160,12 +179,20 @@ def _editor_context(
     }
 
 
-def _push_offer(request: HttpRequest, version: MappingVersion) -> dict | None:
-    """After a save that changes what Spotler receives: how many contacts, to push them now."""
+def _push_offer(request: HttpRequest, version: MappingVersion) -> push_offer.PushOffer | None:
+    """After a save that changes what Spotler receives: how many contacts, to push them now
+    (or, once started, the run that does)."""
     if request.GET.get("saved") != str(version.number):
         return None
-    count = editor.changes_of_version(version).count()
-    return {"number": version.number, "count": count} if count else None
+    return push_offer.offer_for(version)
+
+
+def _saved_url(number: int) -> str:
+    return f"{reverse('mapping:mapping-edit')}?saved={number}"
+
+
+def _push_refused(request: HttpRequest, message: str) -> HttpResponse:
+    return render(request, "mapping/push_refused.html", {"message": message}, status=409)
 
 
 def _by_row(errors) -> dict[int, list[str]]:

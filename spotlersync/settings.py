@@ -234,6 +234,10 @@ SYNC_PULL_OVERLAP_MINUTES = env.int("SYNC_PULL_OVERLAP_MINUTES", default=60)
 # (sync/retention.py); finished runs left without events go too.
 SYNC_EVENT_RETENTION_DAYS = env.int("SYNC_EVENT_RETENTION_DAYS", default=90)
 
+# After a mapping change, pushing the contacts it affects to more than this many needs a tick
+# in a box first (mapping/push_offer.py): a change that touches every contact re-sends the ledger.
+MAPPING_PUSH_CONFIRM_ABOVE = env.int("MAPPING_PUSH_CONFIRM_ABOVE", default=1000)
+
 # Ingest API: calls per minute allowed per API token (0: no limit); a runaway loop in the linked
 # system gets 429 with Retry-After instead of filling the outbox.
 API_RATE_LIMIT = env.int("API_RATE_LIMIT", default=6000)

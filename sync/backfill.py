@@ -33,6 +33,8 @@ from django.utils import timezone
 import spotler
 from contacts.models import Contact, SyncStatus
 from mapping.current import mapping_in_force
+from mapping.editor import changes_of_version
+from mapping.models import MappingVersion
 from mapping.render import CompiledMapping
 from spotlersync import queue_presence
 from sync import pull
@@ -80,6 +82,9 @@ def selection(run: SyncRun) -> QuerySet[Contact]:
         contacts = contacts.filter(account_manager=filters["account_manager"])
     if filters.get("ids"):
         contacts = contacts.filter(external_id__in=filters["ids"])
+    if filters.get("mapping_version"):
+        version = MappingVersion.objects.get(number=filters["mapping_version"])
+        contacts = contacts.filter(pk__in=changes_of_version(version).values("pk"))
     return contacts
 
 

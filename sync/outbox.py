@@ -1,7 +1,6 @@
 """Writing outbox entries. Callers hold the transaction that also changes the ledger."""
 
 from django.db import transaction
-from django.db.models import QuerySet
 
 from contacts.models import Contact
 from spotlersync.cache_outage import CACHE_DOWN, warn_cache_down
@@ -44,15 +43,3 @@ def ask_for_push() -> None:
         request_push()
     except CACHE_DOWN as error:
         warn_cache_down("changes wait in the outbox for the scheduled push", error)
-
-
-def queue_contacts(*, contacts: QuerySet[Contact], chunk: int = 1000) -> int:
-    """An upsert for each of `contacts`, a chunk per transaction (for re-pushes of many)."""
-    queued, last = 0, 0
-    while True:
-        ids = list(contacts.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:chunk])
-        if not ids:
-            return queued
-        with transaction.atomic():
-            queued += len(queue_upserts(contacts=list(Contact.objects.filter(pk__in=ids))))
-        last = ids[-1]

@@ -124,6 +124,9 @@ def scope_in_words(run: SyncRun) -> list[str]:
 def _backfill_scope(run: SyncRun) -> list[str]:
     filters = run.filters or {}
     lines = []
+    if filters.get("mapping_version"):
+        version = filters["mapping_version"]
+        lines.append(f"the contacts whose Spotler data mapping version {version} changed")
     ids = filters.get("ids") or []
     if len(ids) == 1:
         lines.append(f"the contact {ids[0]}")

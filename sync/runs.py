@@ -27,9 +27,11 @@ STARTABLE = (
 PULLS = (SyncRunKind.PULL_UPDATES, SyncRunKind.PULL_BOUNCES)
 DEFAULT_PULL_WINDOW = timedelta(hours=1)
 # A backfill's filters (all optional; together they narrow the contacts sent):
-#   failed_only: bool, language: str, account_manager: str, ids: [external id, ...]
+#   failed_only: bool, language: str, account_manager: str, ids: [external id, ...],
+#   mapping_version: int (the contacts whose Spotler data that version changed;
+#   mapping/push_offer.py starts these)
 # and "changed since" is the run's window_start.
-BACKFILL_FILTERS = ("failed_only", "language", "account_manager", "ids")
+BACKFILL_FILTERS = ("failed_only", "language", "account_manager", "ids", "mapping_version")
 FINISHED = (SyncRunStatus.SUCCEEDED, SyncRunStatus.FAILED, SyncRunStatus.CANCELLED)
 
 
@@ -113,6 +115,11 @@ def clean_filters(filters: dict | None) -> dict:
     ids = list(dict.fromkeys(str(i).strip() for i in ids if str(i).strip()))
     if ids:
         clean["ids"] = ids
+    version = filters.get("mapping_version")
+    if version is not None:
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise ValueError(f"mapping_version must be a version number; {version!r} is not.")
+        clean["mapping_version"] = version
     return clean
 
 

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -7,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from contacts.browse import COUNT_CAP, capped_count
 from contacts.models import Contact
+from mapping.push_offer import is_mapping_push
 from spotlersync.roles import role_required
 from sync import runs
 from sync.forms import START_FORMS, StartForm
@@ -134,6 +136,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "failures": list(failures.order_by("contact_id", "id")[:FAILURES_SHOWN]),
         "failure_count": failures.count(),
         "failures_shown": FAILURES_SHOWN,
+        "can_cancel": _may_cancel(request.user, run),
     }
     return render(request, "sync/syncrun_detail.html", context)
 
@@ -149,9 +152,11 @@ def run_progress_panel(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@role_required("run_syncs")
+@role_required("view_health")
 def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(SyncRun, pk=pk)
+    if not _may_cancel(request.user, run):
+        raise PermissionDenied("run_syncs")
     if not runs.cancel_run(run):
         messages.info(
             request, f"Run #{run.pk} had already ended ({run.get_status_display().lower()})."
@@ -163,6 +168,14 @@ def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
             request, f"Run #{run.pk} stops after its current step; what it sent stays sent."
         )
     return redirect("sync:run-detail", pk=run.pk)
+
+
+def _may_cancel(user, run: SyncRun) -> bool:
+    """An Admin cancels any run; a Marketer only the push of a mapping change, which is the
+    one run a Marketer can start."""
+    if user.has_perm("spotlersync.run_syncs"):
+        return True
+    return user.has_perm("spotlersync.edit_mapping") and is_mapping_push(run)
 
 
 def _run_context(run: SyncRun) -> dict:

@@ -151,18 +151,3 @@ def test_the_marketer_decides_whether_the_linked_system_owns_the_email(client, m
     assert version.number == 2
     assert not version.email_owned_by_linked_system
     assert version.diff == ["e-mail changes from Spotler are now applied to the linked system"]
-
-
-def test_pushing_the_affected_contacts_queues_exactly_those(client, marketer, catalogue):
-    from mapping.tasks import push_contacts_of_version
-    from sync.models import OutboxEntry
-
-    add_contact("C-1", city="Utrecht")
-    add_contact("C-2")
-    client.force_login(marketer)
-    rows = [*current_version().rows, CITY_ROW]
-    client.post(reverse("mapping:mapping-edit"), form_data(rows))
-    before = OutboxEntry.objects.count()
-    assert push_contacts_of_version(2) == "queued 1 contacts for version 2"
-    [entry] = OutboxEntry.objects.order_by("-id")[: OutboxEntry.objects.count() - before]
-    assert entry.contact.external_id == "C-1"
