@@ -76,6 +76,7 @@ def lockout_response(
     retry_at = now + cool_off
     context = {
         "username": get_client_username(request, credentials),
+        "now": now,
         "retry_at": retry_at,
         "retry_today": retry_at.date() == now.date(),
         "failure_limits": {

@@ -76,6 +76,10 @@ def test_another_user_from_the_same_address_logs_in_until_the_address_limit(db, 
     assert_locked_out(log_in(client, "admin", PASSWORD))
     # ... while admin, from another address, still logs in.
     assert_logged_in(log_in(client, "admin", PASSWORD, address="10.9.9.9"))
+    client.logout()
+    # An operator lifts the address's lockout.
+    call_command("axes_reset_ip", "10.0.0.1")
+    assert_logged_in(log_in(client, "admin", PASSWORD))
 
 
 def test_the_admin_login_locks_out_too(db, client):
