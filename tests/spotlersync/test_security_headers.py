@@ -1,6 +1,7 @@
 """Every page sends a Content-Security-Policy without inline script or style, and a
 Permissions-Policy; the templates hold nothing that such a policy would block."""
 
+import json
 import re
 from pathlib import Path
 
@@ -71,3 +72,10 @@ def test_failed_logins_from_an_address_do_not_block_its_api_calls(client, db, se
         "/api/v1/changes", HTTP_AUTHORIZATION=f"Bearer {secret}", REMOTE_ADDR="10.0.0.7"
     )
     assert response.status_code == 200
+
+
+def test_the_api_documentation_loads_nothing_from_the_internet(client_as):
+    page = client_as("marketer").get("/api/v1/docs").content.decode()
+    settings_json = re.search(r'id="swagger-settings">(.*?)</script>', page, re.S).group(1)
+    assert json.loads(settings_json)["validatorUrl"] is None  # no badge from validator.swagger.io
+    assert "cdn" not in page.lower()
