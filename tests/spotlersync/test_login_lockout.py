@@ -1,7 +1,13 @@
 """Password guessing is slowed down: a user name, or an address, that failed too often is locked
 out for a while (django-axes, spotlersync/login_lockout.py)."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 
 from spotlersync.roles import Role
@@ -145,3 +151,16 @@ def test_a_forwarded_for_header_is_ignored_unless_the_operator_names_it(db, clie
     # Behind a proxy that sets X-Real-IP, that header is the client's address.
     settings.LOGIN_CLIENT_IP_HEADER = "X-Real-IP"
     assert_logged_in(log_in(client, "marketer", PASSWORD, HTTP_X_REAL_IP="203.0.113.5"))
+
+
+def test_a_lockout_limit_below_one_is_refused_at_start_with_the_variable_named():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=Path(settings.BASE_DIR),
+        env={**os.environ, "LOGIN_LOCKOUT_ADDRESS_FAILURES": "0"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "LOGIN_LOCKOUT_ADDRESS_FAILURES must be 1 or more" in result.stderr
