@@ -5,9 +5,11 @@ Every variable is listed, with its meaning, in `.env.example` and in the README.
 
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -259,6 +261,87 @@ SILENCED_SYSTEM_CHECKS = [
     "security.W005",
     "security.W021",
 ]
+
+# --- Login lockout and security headers (README: "Login lockout", "Security headers") ---------
+# django-axes records failed logins in the database (no Redis needed) and refuses a login for a
+# user name or from an address that failed too often, right password or not, until the
+# cool-off has passed since its latest failure. spotlersync/login_lockout.py holds our hooks.
+LOGIN_LOCKOUT_USER_FAILURES = env.int("LOGIN_LOCKOUT_USER_FAILURES", default=5)
+LOGIN_LOCKOUT_ADDRESS_FAILURES = env.int("LOGIN_LOCKOUT_ADDRESS_FAILURES", default=20)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+# Empty: the client address is REMOTE_ADDR. Behind a proxy: the header it sets, e.g. X-Real-IP.
+LOGIN_CLIENT_IP_HEADER = env.str("LOGIN_CLIENT_IP_HEADER", default="")
+for _name in ("LOGIN_LOCKOUT_USER_FAILURES", "LOGIN_LOCKOUT_ADDRESS_FAILURES"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be 1 or more (failed logins before a lockout).")
+if LOGIN_LOCKOUT_MINUTES < 1:
+    raise ImproperlyConfigured("LOGIN_LOCKOUT_MINUTES must be 1 or more (minutes of lockout).")
+
+INSTALLED_APPS += ["axes", "csp"]
+# Axes' backend goes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", *AUTHENTICATION_BACKENDS]
+MIDDLEWARE += [
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    # Last, as axes asks: it turns a refused login into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+AXES_HANDLER = "spotlersync.login_lockout.LoginLockoutHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = LOGIN_LOCKOUT_USER_FAILURES  # the address's own limit: LoginLockoutHandler
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_CLIENT_IP_CALLABLE = "spotlersync.login_lockout.client_address"
+AXES_LOCKOUT_CALLABLE = "spotlersync.login_lockout.lockout_response"
+# A successful login does not wipe the failures: it would wipe its address's failures too, so
+# one valid account could reset the address limit between guesses at other users' passwords.
+AXES_RESET_ON_SUCCESS = False
+AXES_VERBOSE = False  # no banner on every management command
+
+# Content-Security-Policy (django-csp): our own files only, no inline script, style or event
+# handler anywhere (htmx's own indicator style is switched off in base.html and kept in
+# base.css). Pico and Swagger UI draw icons from data: URIs. The Django admin and django-ninja's
+# Swagger UI (served from its static files, no CDN) work under this policy as it is.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Permissions-Policy (django-permissions-policy): browser features the dashboard never uses,
+# off for it and for anything it could be made to embed.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "idle-detection",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "picture-in-picture",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
+# --- end of login lockout and security headers -----------------------------------------------
 
 LOGGING = {
     "version": 1,

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.http import HttpRequest
 from django.test import override_settings
 
 from spotlersync.checks import check_production_secrets
@@ -114,4 +115,5 @@ def test_demo_users_get_one_role_each_and_can_log_in(db, settings, client):
     call_command("create_demo_users")
     call_command("create_demo_users")  # running it again (every `make run`) changes nothing
     for username in ("marketer", "accountmanager", "admin"):
-        assert client.login(username=username, password="spotler-demo")
+        # The login lockout (django-axes) needs the request a real login has.
+        assert client.login(request=HttpRequest(), username=username, password="spotler-demo")
