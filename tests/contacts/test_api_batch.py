@@ -1,3 +1,5 @@
+from django.db import connection
+
 from contacts.models import Contact
 from sync.models import OutboxEntry
 from tests.contacts.conftest import anna
@@ -164,8 +166,9 @@ def test_a_batch_of_1000_takes_a_few_dozen_queries_not_thousands(
     # Half of these exist (half of those change), half are new.
     items = [item(f"C{n}", first_name="Bea" if n % 4 else "Anna") for n in range(1000)]
 
-    # About 10 on PostgreSQL; SQLite splits bulk inserts at its limit of bound parameters.
-    with django_assert_max_num_queries(40):
+    # About 10 on PostgreSQL; SQLite splits bulk inserts at its limit of bound parameters, so
+    # there the count grows with the number of columns (41 with the outbox's accepted_at).
+    with django_assert_max_num_queries(10 if connection.vendor == "postgresql" else 50):
         body = api.post("contacts/batch", {"contacts": items}).json()
 
     assert body["accepted"] == 1000
