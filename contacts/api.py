@@ -1,19 +1,24 @@
 """The ingest API (`/api/v1/`): the linked system's way in. Handlers are thin; see `ingest`."""
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Body, NinjaAPI, Query, Status
 from ninja.security import HttpBearer
 
 from contacts import batch, feed, ingest
+from contacts.api_docs import SelfContainedSwagger
 from contacts.api_errors import (
     ApiError,
     EscapingRenderer,
     StrictJsonParser,
     error_body,
+    error_response,
     ingest_error_status,
     install_error_handlers,
+    missing_token,
 )
 from contacts.api_schemas import (
     ERRORS,
@@ -59,6 +64,26 @@ class BearerToken(HttpBearer):
 READ = BearerToken(scope=TokenScope.READ)
 WRITE = BearerToken(scope=TokenScope.WRITE)
 
+
+def for_token_or_role(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Open the OpenAPI document and the docs page to a caller with an API token (either scope),
+    whose developers build against it, and to dashboard users, as `role_required` does."""
+    by_role = role_required("view_dashboard")(view)
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if "Authorization" not in request.headers:
+            return by_role(request, *args, **kwargs)
+        try:
+            if READ(request) is None:
+                raise missing_token()
+        except ApiError as error:
+            return error_response(api, request, error)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
 api = NinjaAPI(
     title="spotlersync ingest API",
     version="1",
@@ -69,7 +94,8 @@ api = NinjaAPI(
     urls_namespace="api",
     renderer=EscapingRenderer(),
     parser=StrictJsonParser(),
-    docs_decorator=role_required("view_dashboard"),
+    docs=SelfContainedSwagger(),
+    docs_decorator=for_token_or_role,
 )
 install_error_handlers(api)
 

@@ -101,13 +101,17 @@ def body_too_large(request: HttpRequest) -> bool:
     return request.method in {"POST", "PUT", "PATCH"} and len(request.body) > MAX_BODY_BYTES
 
 
+def error_response(api: NinjaAPI, request: HttpRequest, error: ApiError) -> HttpResponse:
+    body = error_body(error.code, error.detail, error.fields)
+    response = api.create_response(request, body, status=error.status)
+    for name, value in error.headers.items():
+        response[name] = value
+    return response
+
+
 def install_error_handlers(api: NinjaAPI) -> None:
     def respond(request: HttpRequest, error: ApiError) -> HttpResponse:
-        body = error_body(error.code, error.detail, error.fields)
-        response = api.create_response(request, body, status=error.status)
-        for name, value in error.headers.items():
-            response[name] = value
-        return response
+        return error_response(api, request, error)
 
     @api.exception_handler(ApiError)
     def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
@@ -128,9 +132,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(AuthenticationError)
     def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-        detail = "Send an API token in the header `Authorization: Bearer <token>`."
-        error = ApiError(401, "missing_token", detail, headers={"WWW-Authenticate": "Bearer"})
-        return respond(request, error)
+        return respond(request, missing_token())
 
     @api.exception_handler(HttpError)
     def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
@@ -143,6 +145,11 @@ def install_error_handlers(api: NinjaAPI) -> None:
     def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
         detail = "There is nothing at this address; the API is described at /api/v1/docs."
         return respond(request, ApiError(404, "not_found", detail))
+
+
+def missing_token() -> ApiError:
+    detail = "Send an API token in the header `Authorization: Bearer <token>`."
+    return ApiError(401, "missing_token", detail, headers={"WWW-Authenticate": "Bearer"})
 
 
 def fields_from_validation_errors(errors: list[dict[str, Any]]) -> dict[str, str]:
