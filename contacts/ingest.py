@@ -35,6 +35,7 @@ from contacts.errors import (
 )
 from contacts.models import Change, Contact, Order, SyncStatus, hash_external_id
 from contacts.source_fields import clean_external_id, clean_source_fields, hash_fields
+from spotlersync.moments import moment_range_problem
 from sync.models import OutboxKind
 from sync.outbox import queue_outbox_entry
 
@@ -167,6 +168,9 @@ def record_order(
 ) -> OrderOutcome:
     """Record an order and widen the contact's first/last purchase dates to include it."""
     clean_external_id(external_id)
+    date_problem = moment_range_problem(ordered_at, name="date")
+    if date_problem:
+        raise InvalidFields({"date": date_problem})
     with transaction.atomic():
         contact = lock_contact(external_id=contact_external_id)
         if contact.is_erased:

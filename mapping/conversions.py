@@ -14,6 +14,8 @@ from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from spotlersync.moments import moment_range_problem
+
 EMAIL_RE = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[A-Za-z]{2,63}$")
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 INT64_MAX = 2**63 - 1
@@ -118,6 +120,7 @@ def to_datetime(value: object, *, tz: ZoneInfo, month_first: bool = False) -> st
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             moment = datetime.combine(_parse_date(text, tz=tz, month_first=month_first), time.min)
+    _check_range(moment, value)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
     return moment.isoformat(timespec="seconds")
@@ -145,27 +148,44 @@ def is_empty(value: object) -> bool:
 
 
 def _parse_date(value: object, *, tz: ZoneInfo, month_first: bool) -> date:
-    if isinstance(value, datetime):
-        return (value.astimezone(tz) if value.tzinfo else value).date()
     if isinstance(value, date):
-        return value
+        return _local_date(value, tz=tz, original=value)
     text = _as_text(value).strip()
     try:
         if len(text) == 10 and text[4] == "-":
-            return date.fromisoformat(text)
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        return (moment.astimezone(tz) if moment.tzinfo else moment).date()
+            moment: date = date.fromisoformat(text)
+        else:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as error:
         if "day is out of range" in str(error):
             raise ConversionError(f"{_quote(text)} is not a day in the calendar") from None
+    else:
+        return _local_date(moment, tz=tz, original=text)
     formats = DATE_FORMATS_MONTH_FIRST if month_first else DATE_FORMATS_DAY_FIRST
     for fmt in formats:
         try:
-            return datetime.strptime(text, fmt).date()  # noqa: DTZ007  (a date, no time)
+            day = datetime.strptime(text, fmt).date()  # noqa: DTZ007  (a date, no time)
         except ValueError as error:
             if "day is out of range" in str(error):
                 raise ConversionError(f"{_quote(text)} is not a day in the calendar") from None
+        else:
+            return _local_date(day, tz=tz, original=text)
     raise ConversionError(f"{_quote(text)} is not a date (use 2026-11-22 or 22-11-2026)")
+
+
+def _local_date(moment: date, *, tz: ZoneInfo, original: object) -> date:
+    """The calendar day of `moment` (a date-time: in `tz`), once it is within the accepted
+    years; moving year 9999 or year 1 into another zone would overflow Python's calendar."""
+    _check_range(moment, original)
+    if isinstance(moment, datetime):
+        return (moment.astimezone(tz) if moment.tzinfo else moment).date()
+    return moment
+
+
+def _check_range(moment: date, original: object) -> None:
+    problem = moment_range_problem(moment, name=_quote(original))
+    if problem:
+        raise ConversionError(problem.rstrip("."))
 
 
 def _normalise_amount(text: str) -> str:

@@ -8,16 +8,32 @@ from django.utils import timezone
 
 from contacts.browse import distinct_values
 from contacts.models import EXTERNAL_ID_PATTERN, Contact
+from spotlersync.moments import moment_range_problem, out_of_range
 from sync.models import SyncRunKind
 
 MAX_IDS = 10_000
 DATETIME_LOCAL = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
+class MomentField(forms.DateTimeField):
+    """A moment in the local time zone, written with a year the product accepts (1900 to 2999)."""
+
+    def to_python(self, value: object) -> datetime | None:
+        try:
+            return super().to_python(value)
+        except OverflowError:
+            # Year 1 or 9999 here is past the end of Python's calendar once moved to UTC.
+            raise forms.ValidationError(out_of_range(str(self.label))) from None
+
+    def validate(self, value: datetime | None) -> None:
+        super().validate(value)
+        problem = value and moment_range_problem(value, name=str(self.label))
+        if problem:
+            raise forms.ValidationError(problem)
+
+
 def moment_field(label: str, help_text: str = "") -> forms.DateTimeField:
-    return forms.DateTimeField(
-        label=label, required=False, widget=DATETIME_LOCAL, help_text=help_text
-    )
+    return MomentField(label=label, required=False, widget=DATETIME_LOCAL, help_text=help_text)
 
 
 class StartForm(forms.Form):

@@ -45,6 +45,22 @@ def test_text_that_is_no_date_is_refused(value):
         c.to_date(value, tz=AMS)
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "9999-12-31T23:59:59-14:00",
+        "9999-12-31T23:30:00Z",  # past the year 9999 in the shop's zone
+        "0001-01-01T00:00:00+14:00",
+        "31-12-3000",
+        datetime(9999, 12, 31, 23, 30, tzinfo=ZoneInfo("UTC")),
+    ],
+)
+def test_dates_outside_the_years_1900_to_2999_are_refused_not_overflowing(value):
+    for convert in (c.to_date, c.to_datetime):
+        with pytest.raises(c.ConversionError, match="must lie between 1900-01-01 and 2999-12-31"):
+            convert(value, tz=AMS)
+
+
 def test_datetimes_keep_their_offset_and_local_times_get_the_shops_zone():
     assert c.to_datetime("2026-07-01T10:00:00+02:00", tz=AMS) == "2026-07-01T10:00:00+02:00"
     assert c.to_datetime("2026-11-22T08:15:00Z", tz=AMS) == "2026-11-22T08:15:00+00:00"

@@ -4,6 +4,7 @@ from datetime import datetime
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from spotlersync.moments import moment_range_problem
 from sync import runs
 from sync.models import SyncRun, SyncRunKind, SyncRunStatus, SyncRunTrigger
 
@@ -163,6 +164,9 @@ def parse_moment(value: str | None, option: str) -> datetime | None:
         ) from None
     if timezone.is_naive(moment):
         raise CommandError(f"{option} {value!r} has no time zone; add one, e.g. {EXAMPLE}.")
+    problem = moment_range_problem(moment, name=f"{option} {value!r}")
+    if problem:
+        raise CommandError(problem)
     return moment
 
 
