@@ -35,6 +35,7 @@ from contacts.errors import (
 )
 from contacts.models import Change, Contact, Order, SyncStatus, hash_external_id
 from contacts.source_fields import clean_external_id, clean_source_fields, hash_fields
+from mapping.current import yes_no_problems
 from spotlersync.moments import moment_range_problem
 from sync.models import OutboxKind
 from sync.outbox import queue_outbox_entry
@@ -86,7 +87,7 @@ def clean_contact(*, external_id: Any, raw_fields: Any) -> dict[str, Any]:
     if isinstance(raw_fields, dict) and raw_fields.get("external_id", external_id) != external_id:
         problem = "Differs from the external id in the URL; leave it out or send the same."
         raise InvalidFields({"external_id": problem})
-    return clean_source_fields(raw_fields)
+    return clean_source_fields(raw_fields, check_values=yes_no_problems)
 
 
 def copy_fields(contact: Contact, *, fields: dict[str, Any], now: datetime) -> None:

@@ -9,6 +9,7 @@ import json
 import math
 import re
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -39,8 +40,14 @@ def clean_external_id(value: Any) -> str:
     return value
 
 
-def clean_source_fields(raw: Any) -> dict[str, Any]:
-    """Return the fields to store, or raise `InvalidFields` naming every bad field."""
+def clean_source_fields(
+    raw: Any, *, check_values: Callable[[dict[str, Any]], dict[str, str]] | None = None
+) -> dict[str, Any]:
+    """Return the fields to store, or raise `InvalidFields` naming every bad field.
+
+    `check_values` adds problems found by looking at the cleaned fields together (the ingest
+    passes the mapping's yes/no check); a field already refused keeps its first problem.
+    """
     if not isinstance(raw, dict):
         raise InvalidFields({BODY: 'Send a JSON object of source fields, e.g. {"email": ...}.'})
     if len(raw) > MAX_FIELDS:
@@ -58,6 +65,9 @@ def clean_source_fields(raw: Any) -> dict[str, Any]:
     email_problem = problems.get("email") or email_address_problem(cleaned.get("email"))
     if email_problem:
         problems["email"] = email_problem
+    if check_values is not None:
+        for name, problem in check_values(cleaned).items():
+            problems.setdefault(name, problem)
     if problems:
         raise InvalidFields(problems)
     return cleaned

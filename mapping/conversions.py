@@ -21,8 +21,14 @@ CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 INT64_MAX = 2**63 - 1
 MAX_STRING = 255  # Spotler stores string properties of at most 255 characters (product docs)
 
-TRUE_WORDS = frozenset({"1", "true", "yes", "y", "on", "ja", "j", "oui", "si", "sí", "x"})
-FALSE_WORDS = frozenset({"0", "false", "no", "n", "off", "nee", "non", "nein", "-"})
+# The spellings of yes and no a yes/no or consent row accepts (any case, spaces around ignored),
+# besides JSON true/false and the numbers 1/0. The ingest API refuses any other value for such a
+# row's source field (`mapping.current.yes_no_problems`), quoting these lists.
+TRUE_SPELLINGS = ("true", "1", "yes", "y", "on", "ja", "j", "oui", "si", "sí", "x")
+FALSE_SPELLINGS = ("false", "0", "no", "n", "off", "nee", "non", "nein", "-")
+TRUE_WORDS = frozenset(TRUE_SPELLINGS)
+FALSE_WORDS = frozenset(FALSE_SPELLINGS)
+YES_NO_SPELLINGS = f"yes: {', '.join(TRUE_SPELLINGS)}; no: {', '.join(FALSE_SPELLINGS)}"
 
 DEFAULT_GENDERS = {
     "m": "M", "male": "M", "man": "M", "mr": "M", "mr.": "M", "dhr": "M", "dhr.": "M",
@@ -90,7 +96,7 @@ def to_boolean(value: object) -> bool:
         return True
     if word in FALSE_WORDS:
         return False
-    raise ConversionError(f"{_quote(value)} is not a yes/no value (use true/false, yes/no or 1/0)")
+    raise ConversionError(f"{_quote(value)} is not a yes/no value ({YES_NO_SPELLINGS})")
 
 
 def to_gender(value: object, *, table: dict[str, str] | None = None) -> str:

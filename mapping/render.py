@@ -82,6 +82,9 @@ class CompiledMapping:
     steps: tuple[_Step, ...]
     # (bit, source field) of each permission row that sends: which consent field feeds which bit.
     permission_sources: tuple[tuple[int, str], ...] = ()
+    # The source fields a sending consent -> permission or yes/no row reads: the ingest API
+    # refuses a value there that `conversions.to_boolean` cannot read.
+    yes_no_sources: frozenset[str] = frozenset()
     # For every saved version up to this one: (saved at, the permission bits it sent), oldest
     # first; tells which bits a contact pushed at some moment can have received.
     bits_history: tuple[tuple[datetime, frozenset[int]], ...] = ()
@@ -107,7 +110,14 @@ def compile_mapping(rows: Iterable[Row], *, tz: ZoneInfo) -> CompiledMapping:
         for row in sending
         if row.conversion == Conversion.PERMISSION
     )
-    return CompiledMapping(steps=tuple(steps), permission_sources=permission_sources)
+    yes_no_sources = frozenset(
+        row.source_fields[0]
+        for row in sending
+        if row.conversion in (Conversion.PERMISSION, Conversion.BOOLEAN)
+    )
+    return CompiledMapping(
+        steps=tuple(steps), permission_sources=permission_sources, yes_no_sources=yes_no_sources
+    )
 
 
 def render_contact(

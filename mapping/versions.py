@@ -28,6 +28,10 @@ def save_version(
     *, rows: list[Mapping], author, email_owned_by_linked_system: bool = True, note: str = ""
 ) -> MappingVersion:
     """Store `rows` (already validated) as the next version, with a readable diff."""
+    # Imported here: `mapping.current` reads versions through this module.
+    from mapping.current import forget_yes_no_sources
+
+    forget_yes_no_sources()
     previous = current_version()
     rows = [_normalise(r) for r in rows]
     number = (MappingVersion.objects.aggregate(n=Max("number"))["n"] or 0) + 1

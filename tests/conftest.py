@@ -6,6 +6,7 @@ from django.contrib.auth.models import Group, User
 
 import spotler
 from mapping.catalogue import refresh_catalogue
+from mapping.current import forget_yes_no_sources
 from spotlersync.roles import Role
 from tests import sandbox_fixture
 
@@ -77,6 +78,13 @@ def no_push_quiet_period(settings):
     burst of live edits has tests of its own (tests/sync/test_push_quiet.py); queue clusters
     started by tests run with the default."""
     settings.SYNC_PUSH_QUIET_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
+def fresh_yes_no_check():
+    """Each test starts from its own mapping (the database is rolled back between tests), so the
+    ingest's yes/no check must not keep an earlier test's for its few seconds."""
+    forget_yes_no_sources()
 
 
 # The Spotler sandbox (a real HTTP server on loopback), for tests in any folder.
