@@ -2,10 +2,11 @@
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Body, NinjaAPI, Query, Status
+from ninja.params import functions as param
 from ninja.security import HttpBearer
 
 from contacts import batch, feed, ingest
@@ -26,13 +27,15 @@ from contacts.api_schemas import (
     BatchOut,
     ChangesOut,
     ChangesQuery,
-    ContactFields,
     ContactOut,
     OrderIn,
     OrderResultOut,
+    contact_fields_schema,
+    external_id_schema,
 )
-from contacts.models import ApiToken, Contact, TokenScope
+from contacts.models import EXTERNAL_ID_PATTERN, ApiToken, Contact, TokenScope
 from contacts.tokens import RateLimited, TokenRefused, authenticate_api_token, count_token_call
+from mapping.current import yes_no_sources
 from spotlersync.roles import role_required
 
 
@@ -84,7 +87,30 @@ def for_token_or_role(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
     return wrapped
 
 
-api = NinjaAPI(
+class IngestApi(NinjaAPI):
+    def get_openapi_schema(self, **kwargs: Any) -> dict[str, Any]:
+        """The document, with the contact fields as the mapping in force checks them."""
+        document = super().get_openapi_schema(**kwargs)
+        yes_no = yes_no_sources()
+        schemas = document["components"]["schemas"]
+        schemas["ContactFields"] = contact_fields_schema(yes_no_fields=yes_no, in_batch=False)
+        schemas["BatchContact"] = contact_fields_schema(yes_no_fields=yes_no, in_batch=True)
+        # Any item is taken into the batch and answered on its own; a contact is what succeeds.
+        batch_items = {"anyOf": [{"$ref": "#/components/schemas/BatchContact"}, {}]}
+        schemas["BatchIn"]["properties"]["contacts"]["items"] = batch_items
+        return document
+
+
+ExternalId = Annotated[
+    str,
+    param.Path(
+        pattern=EXTERNAL_ID_PATTERN,
+        description=external_id_schema()["description"],
+        examples=external_id_schema()["examples"],
+    ),
+]
+
+api = IngestApi(
     title="spotlersync ingest API",
     version="1",
     description=(
@@ -167,12 +193,14 @@ def batch_item(result: batch.BatchItemResult) -> dict:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": ContactFields.model_json_schema()}},
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/ContactFields"}}
+            },
         }
     },
     url_name="contact",
 )
-def put_contact(request: HttpRequest, external_id: str, payload: Body[Any]) -> Status:
+def put_contact(request: HttpRequest, external_id: ExternalId, payload: Body[Any]) -> Status:
     """Create or replace the contact's source fields. A replay answers `changed: false`.
 
     A contact that was erased by DELETE cannot be re-created: 409 `contact_erased`.
@@ -186,7 +214,7 @@ def put_contact(request: HttpRequest, external_id: str, payload: Body[Any]) -> S
 @api.get(
     "/contacts/{external_id}", auth=READ, response={200: ContactOut, **ERRORS}, url_name="contact"
 )
-def get_contact(request: HttpRequest, external_id: str) -> Status:
+def get_contact(request: HttpRequest, external_id: ExternalId) -> Status:
     """The ledger state: source fields, Spotler sync status, Spotler's last error."""
     return Status(
         200, contact_state(ingest.find_contact(external_id=external_id), external_id=external_id)
@@ -196,7 +224,7 @@ def get_contact(request: HttpRequest, external_id: str) -> Status:
 @api.delete(
     "/contacts/{external_id}", auth=WRITE, response={202: ContactOut, **ERRORS}, url_name="contact"
 )
-def delete_contact(request: HttpRequest, external_id: str) -> Status:
+def delete_contact(request: HttpRequest, external_id: ExternalId) -> Status:
     """The customer was deleted: anonymize in Spotler, erase here. A replay is a no-op."""
     outcome = ingest.erase_contact(external_id=external_id)
     return Status(
@@ -210,7 +238,7 @@ def delete_contact(request: HttpRequest, external_id: str) -> Status:
     response={202: ContactOut, **ERRORS},
     url_name="contact-inactivate",
 )
-def inactivate_contact(request: HttpRequest, external_id: str) -> Status:
+def inactivate_contact(request: HttpRequest, external_id: ExternalId) -> Status:
     """Blacklist the contact in Spotler. A replay is a no-op."""
     outcome = ingest.inactivate_contact(external_id=external_id)
     return Status(

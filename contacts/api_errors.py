@@ -177,5 +177,9 @@ def message_for(error: dict[str, Any]) -> str:
         return TIME_ZONE_HINT
     if kind == "missing":
         return "This field is required."
-    message = str(error.get("msg", "This value is not valid."))
+    if kind == "value_error" and "error" in error.get("ctx", {}):
+        # Our own validators' words, without pydantic's "Value error, " in front.
+        message = str(error["ctx"]["error"])
+    else:
+        message = str(error.get("msg", "This value is not valid."))
     return message if message.endswith(".") else message + "."
