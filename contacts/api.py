@@ -106,7 +106,7 @@ ExternalId = Annotated[
     param.Path(
         pattern=EXTERNAL_ID_PATTERN,
         description=external_id_schema()["description"],
-        examples=external_id_schema()["examples"],
+        example=external_id_schema()["examples"][0],
     ),
 ]
 

@@ -20,6 +20,9 @@ class SelfContainedSwagger(Swagger):
     the caller's API token: a token holder who opens the page gets the whole description.
     """
 
+    # No validator badge: it would send the document to swagger.io.
+    default_settings = {**Swagger.default_settings, "validatorUrl": None}
+
     def render_page(self, request: HttpRequest, api: NinjaAPI, **kwargs: Any) -> HttpResponse:
         document = api.get_openapi_schema(path_params=kwargs)
         page_settings = {**self.settings, "spec": document}

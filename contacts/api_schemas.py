@@ -248,9 +248,12 @@ OrderMoment = Annotated[
 ]
 
 
+ID_WORDS = {key: external_id_schema()[key] for key in ("description", "examples")}
+
+
 class OrderIn(Schema):
-    external_id: str = Field(..., json_schema_extra=external_id_schema())
-    contact_external_id: str = Field(..., json_schema_extra=external_id_schema())
+    external_id: str = Field(..., pattern=EXTERNAL_ID_PATTERN, **ID_WORDS)
+    contact_external_id: str = Field(..., pattern=EXTERNAL_ID_PATTERN, **ID_WORDS)
     date: OrderMoment
     value: Amount
 
