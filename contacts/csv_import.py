@@ -140,7 +140,7 @@ def field_name_for(header: str) -> str:
         return ""
     if not name[0].isalpha():
         name = f"field_{name}"
-    return name[:64] if FIELD_NAME.match(name[:64]) else ""
+    return name[:64] if FIELD_NAME.fullmatch(name[:64]) else ""
 
 
 def guess_column(headers: list[str], guesses: tuple[str, ...]) -> int | None:

@@ -121,7 +121,7 @@ class ColumnMappingForm(forms.Form):
         name = (self.cleaned_data.get(f"field_{index}") or "").strip()
         if not name:
             self.add_error(f"field_{index}", "Name a source field, or tick “Skip”.")
-        elif not FIELD_NAME.match(name):
+        elif not FIELD_NAME.fullmatch(name):
             self.add_error(
                 f"field_{index}",
                 "Use letters, digits and underscores, starting with a letter (e.g. first_name).",

@@ -1,6 +1,7 @@
 """The ledger of linked-system contacts and orders, the changes feed, and API tokens."""
 
 import hashlib
+import re
 from datetime import datetime
 
 from django.conf import settings
@@ -12,11 +13,19 @@ from django.utils import timezone
 # The linked system's customer number, also Spotler's `externalId`. Conservative on purpose:
 # it appears in URLs and in Spotler calls.
 EXTERNAL_ID_MAX_LENGTH = 100
-EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,99}$"
+_EXTERNAL_ID = r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,99}"
+# As JSON Schema (ECMA-262) reads it, where `$` is the very end: the OpenAPI document's pattern.
+EXTERNAL_ID_PATTERN = rf"^{_EXTERNAL_ID}$"
+# Python's `$` also matches before a final newline, so "C9\n" would pass `re.match`: checks in
+# Python match the whole string (`is_external_id`, `\Z`).
 validate_external_id = RegexValidator(
-    EXTERNAL_ID_PATTERN,
+    rf"\A{_EXTERNAL_ID}\Z",
     "Use 1 to 100 letters, digits and . _ : @ - (starting with a letter or digit).",
 )
+
+
+def is_external_id(value: object) -> bool:
+    return isinstance(value, str) and re.fullmatch(_EXTERNAL_ID, value) is not None
 
 
 def hash_external_id(external_id: str) -> str:

@@ -16,9 +16,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from contacts.errors import BODY, InvalidFields
-from contacts.models import EXTERNAL_ID_PATTERN
+from contacts.models import is_external_id
 
 MAX_FIELDS = 100
+# Match with `fullmatch`: Python's `$` also matches before a final newline ("first_name\n").
 FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 # Longest text accepted per field; names and free text get the default.
 MAX_LENGTH = {"email": 254, "language": 35, "account_manager": 200}
@@ -30,7 +31,7 @@ NOT_A_SOURCE_FIELD = {"external_id"}
 def clean_external_id(value: Any) -> str:
     if value is None or value == "":
         raise InvalidFields({"external_id": "An external id is required."})
-    if not isinstance(value, str) or not re.match(EXTERNAL_ID_PATTERN, value):
+    if not is_external_id(value):
         raise InvalidFields(
             {
                 "external_id": "Use 1 to 100 letters, digits and . _ : @ - "
@@ -74,7 +75,7 @@ def clean_source_fields(
 
 
 def field_name_problem(name: str) -> str | None:
-    if not FIELD_NAME.match(name):
+    if not FIELD_NAME.fullmatch(name):
         return "Field names are 1 to 64 letters, digits and underscores, starting with a letter."
     return None
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
 
 from contacts.models import ApiToken, TokenScope
@@ -118,6 +119,17 @@ def forget_cached_token(*, token: ApiToken) -> None:
             f"within {TOKEN_CACHE_SECONDS} s",
             error,
         )
+
+
+def forget_deleted_token(sender: type[ApiToken], instance: ApiToken, **kwargs: object) -> None:
+    """`post_delete` receiver: a token deleted any way (the Django admin, its bulk action, the
+    shell) stops working on the very next call, as a revoked one does.
+
+    Forgotten now, and again once the deletion commits: a call in between still finds the row
+    in the database and could cache it anew for TOKEN_CACHE_SECONDS.
+    """
+    forget_cached_token(token=instance)
+    transaction.on_commit(lambda: forget_cached_token(token=instance))
 
 
 def _cached_token(token_hash: str) -> ApiToken | None:

@@ -61,7 +61,7 @@ def to_text(value: object, *, max_length: int = MAX_STRING) -> str:
 
 def to_email(value: object) -> str:
     text = _as_text(value).strip()
-    if not EMAIL_RE.match(text) or len(text) > 254:
+    if not EMAIL_RE.fullmatch(text) or len(text) > 254:
         raise ConversionError(f"{_quote(text)} is not an e-mail address")
     return text
 

@@ -1,13 +1,12 @@
 """The forms that start manual syncs; each cleans its input into `runs.start_run` arguments."""
 
-import re
 from datetime import datetime
 
 from django import forms
 from django.utils import timezone
 
 from contacts.browse import distinct_values
-from contacts.models import EXTERNAL_ID_PATTERN, Contact
+from contacts.models import Contact, is_external_id
 from spotlersync.moments import moment_range_problem, out_of_range
 from sync.models import SyncRunKind
 
@@ -90,7 +89,7 @@ class ResyncForm(StartForm):
         ids = list(dict.fromkeys(self.cleaned_data["ids"].replace(",", " ").split()))
         if len(ids) > MAX_IDS:
             raise forms.ValidationError(f"At most {MAX_IDS:,} ids at a time; {len(ids):,} given.")
-        bad = [i for i in ids if not re.match(EXTERNAL_ID_PATTERN, i)]
+        bad = [i for i in ids if not is_external_id(i)]
         if bad:
             raise forms.ValidationError(f"Not an external id: {', '.join(bad[:5])}.")
         self.unknown_ids = unknown_ids(ids)

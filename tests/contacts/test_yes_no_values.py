@@ -63,9 +63,10 @@ def test_every_spelling_the_mapping_reads_and_an_empty_value_are_still_accepted(
     )
 
 
-def test_a_field_no_yes_no_row_reads_takes_any_value(api, admin_user):
-    save_version(rows=[r for r in DEFAULT_ROWS if r["property"] != "permissions"], author=None)
+def test_a_field_no_yes_no_row_reads_takes_any_value_from_the_moment_the_mapping_is_saved(api):
+    assert api.put("contacts/C1", anna(newsletter="maybe")).status_code == 422
 
+    save_version(rows=[r for r in DEFAULT_ROWS if r["property"] != "permissions"], author=None)
     response = api.put("contacts/C1", anna(newsletter="maybe"))
 
     assert response.status_code == 202, response.content
