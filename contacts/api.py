@@ -19,7 +19,6 @@ from contacts.api_errors import (
     error_response,
     ingest_error_status,
     install_error_handlers,
-    missing_token,
 )
 from contacts.api_schemas import (
     ERRORS,
@@ -75,11 +74,11 @@ def for_token_or_role(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if "Authorization" not in request.headers:
+        # Only a bearer token counts: a proxy's Basic credentials leave the session to decide.
+        if not request.headers.get("Authorization", "").lower().startswith("bearer "):
             return by_role(request, *args, **kwargs)
         try:
-            if READ(request) is None:
-                raise missing_token()
+            READ(request)
         except ApiError as error:
             return error_response(api, request, error)
         return view(request, *args, **kwargs)

@@ -15,6 +15,7 @@ from ninja.parser import Parser
 from ninja.renderers import JSONRenderer
 
 from contacts.errors import BODY, ContactErased, ContactNotFound, IngestError, OrderConflict
+from contacts.models import EXTERNAL_ID_PATTERN, validate_external_id
 
 # Bodies larger than this are refused before they are read (a batch of 1,000 ordinary contacts
 # is about a third of it).
@@ -177,6 +178,8 @@ def message_for(error: dict[str, Any]) -> str:
         return TIME_ZONE_HINT
     if kind == "missing":
         return "This field is required."
+    if kind == "string_pattern_mismatch" and error["ctx"].get("pattern") == EXTERNAL_ID_PATTERN:
+        return str(validate_external_id.message)
     if kind == "value_error" and "error" in error.get("ctx", {}):
         # Our own validators' words, without pydantic's "Value error, " in front.
         message = str(error["ctx"]["error"])
