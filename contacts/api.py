@@ -214,7 +214,10 @@ def put_contact(request: HttpRequest, external_id: ExternalId, payload: Body[Any
     "/contacts/{external_id}", auth=READ, response={200: ContactOut, **ERRORS}, url_name="contact"
 )
 def get_contact(request: HttpRequest, external_id: ExternalId) -> Status:
-    """The ledger state: source fields, Spotler sync status, Spotler's last error."""
+    """The ledger state: source fields, Spotler sync status, Spotler's last error.
+
+    A contact erased by DELETE answers with its tombstone: `erased_at` set, no personal data.
+    """
     return Status(
         200, contact_state(ingest.find_contact(external_id=external_id), external_id=external_id)
     )
