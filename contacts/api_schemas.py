@@ -42,8 +42,13 @@ def any_case(word: str) -> str:
     """`yes` -> `[yY][eE][sS]`: the pattern of a word in any case (JSON Schema patterns have no
     flags), as the check compares `str.lower()`."""
     return "".join(
-        f"[{char}{char.upper()}]" if char.upper() != char else re.escape(char) for char in word
+        f"[{char}{char.upper()}]" if char.upper() != char else literal(char) for char in word
     )
+
+
+def literal(char: str) -> str:
+    # Only regex syntax is escaped: ECMA-262's unicode mode refuses other escapes, such as `\-`.
+    return "\\" + char if char in r"\^$.|?*+()[]{}/" else char
 
 
 def yes_no_schema() -> dict[str, Any]:
