@@ -1,17 +1,22 @@
 """The ingest API (`/api/v1/`): the linked system's way in. Handlers are thin; see `ingest`."""
 
-from typing import Any
+from collections.abc import Callable
+from functools import wraps
+from typing import Annotated, Any
 
-from django.http import HttpRequest
-from ninja import Body, NinjaAPI, Query, Status, Swagger
+from django.http import HttpRequest, HttpResponse
+from ninja import Body, NinjaAPI, Query, Status
+from ninja.params import functions as param
 from ninja.security import HttpBearer
 
 from contacts import batch, feed, ingest
+from contacts.api_docs import SelfContainedSwagger
 from contacts.api_errors import (
     ApiError,
     EscapingRenderer,
     StrictJsonParser,
     error_body,
+    error_response,
     ingest_error_status,
     install_error_handlers,
 )
@@ -21,13 +26,15 @@ from contacts.api_schemas import (
     BatchOut,
     ChangesOut,
     ChangesQuery,
-    ContactFields,
     ContactOut,
     OrderIn,
     OrderResultOut,
+    contact_fields_schema,
+    external_id_schema,
 )
-from contacts.models import ApiToken, Contact, TokenScope
+from contacts.models import EXTERNAL_ID_PATTERN, ApiToken, Contact, TokenScope
 from contacts.tokens import RateLimited, TokenRefused, authenticate_api_token, count_token_call
+from mapping.current import yes_no_sources
 from spotlersync.roles import role_required
 
 
@@ -59,7 +66,50 @@ class BearerToken(HttpBearer):
 READ = BearerToken(scope=TokenScope.READ)
 WRITE = BearerToken(scope=TokenScope.WRITE)
 
-api = NinjaAPI(
+
+def for_token_or_role(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Open the OpenAPI document and the docs page to a caller with an API token (either scope),
+    whose developers build against it, and to dashboard users, as `role_required` does."""
+    by_role = role_required("view_dashboard")(view)
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Only a bearer token counts: a proxy's Basic credentials leave the session to decide.
+        if not request.headers.get("Authorization", "").lower().startswith("bearer "):
+            return by_role(request, *args, **kwargs)
+        try:
+            READ(request)
+        except ApiError as error:
+            return error_response(api, request, error)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+class IngestApi(NinjaAPI):
+    def get_openapi_schema(self, **kwargs: Any) -> dict[str, Any]:
+        """The document, with the contact fields as the mapping in force checks them."""
+        document = super().get_openapi_schema(**kwargs)
+        yes_no = yes_no_sources()
+        schemas = document["components"]["schemas"]
+        schemas["ContactFields"] = contact_fields_schema(yes_no_fields=yes_no, in_batch=False)
+        schemas["BatchContact"] = contact_fields_schema(yes_no_fields=yes_no, in_batch=True)
+        # Any item is taken into the batch and answered on its own; a contact is what succeeds.
+        batch_items = {"anyOf": [{"$ref": "#/components/schemas/BatchContact"}, {}]}
+        schemas["BatchIn"]["properties"]["contacts"]["items"] = batch_items
+        return document
+
+
+ExternalId = Annotated[
+    str,
+    param.Path(
+        pattern=EXTERNAL_ID_PATTERN,
+        description=external_id_schema()["description"],
+        example=external_id_schema()["examples"][0],
+    ),
+]
+
+api = IngestApi(
     title="spotlersync ingest API",
     version="1",
     description=(
@@ -69,10 +119,8 @@ api = NinjaAPI(
     urls_namespace="api",
     renderer=EscapingRenderer(),
     parser=StrictJsonParser(),
-    docs_decorator=role_required("view_dashboard"),
-    # Swagger UI would show a badge from validator.swagger.io on any host but localhost, sending
-    # it the document's address; the CSP refuses it, and nothing here may need the internet.
-    docs=Swagger(settings={"validatorUrl": None}),
+    docs=SelfContainedSwagger(),
+    docs_decorator=for_token_or_role,
 )
 install_error_handlers(api)
 
@@ -144,12 +192,14 @@ def batch_item(result: batch.BatchItemResult) -> dict:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": ContactFields.model_json_schema()}},
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/ContactFields"}}
+            },
         }
     },
     url_name="contact",
 )
-def put_contact(request: HttpRequest, external_id: str, payload: Body[Any]) -> Status:
+def put_contact(request: HttpRequest, external_id: ExternalId, payload: Body[Any]) -> Status:
     """Create or replace the contact's source fields. A replay answers `changed: false`.
 
     A contact that was erased by DELETE cannot be re-created: 409 `contact_erased`.
@@ -163,8 +213,11 @@ def put_contact(request: HttpRequest, external_id: str, payload: Body[Any]) -> S
 @api.get(
     "/contacts/{external_id}", auth=READ, response={200: ContactOut, **ERRORS}, url_name="contact"
 )
-def get_contact(request: HttpRequest, external_id: str) -> Status:
-    """The ledger state: source fields, Spotler sync status, Spotler's last error."""
+def get_contact(request: HttpRequest, external_id: ExternalId) -> Status:
+    """The ledger state: source fields, Spotler sync status, Spotler's last error.
+
+    A contact erased by DELETE answers with its tombstone: `erased_at` set, no personal data.
+    """
     return Status(
         200, contact_state(ingest.find_contact(external_id=external_id), external_id=external_id)
     )
@@ -173,7 +226,7 @@ def get_contact(request: HttpRequest, external_id: str) -> Status:
 @api.delete(
     "/contacts/{external_id}", auth=WRITE, response={202: ContactOut, **ERRORS}, url_name="contact"
 )
-def delete_contact(request: HttpRequest, external_id: str) -> Status:
+def delete_contact(request: HttpRequest, external_id: ExternalId) -> Status:
     """The customer was deleted: anonymize in Spotler, erase here. A replay is a no-op."""
     outcome = ingest.erase_contact(external_id=external_id)
     return Status(
@@ -187,7 +240,7 @@ def delete_contact(request: HttpRequest, external_id: str) -> Status:
     response={202: ContactOut, **ERRORS},
     url_name="contact-inactivate",
 )
-def inactivate_contact(request: HttpRequest, external_id: str) -> Status:
+def inactivate_contact(request: HttpRequest, external_id: ExternalId) -> Status:
     """Blacklist the contact in Spotler. A replay is a no-op."""
     outcome = ingest.inactivate_contact(external_id=external_id)
     return Status(

@@ -15,6 +15,7 @@ from ninja.parser import Parser
 from ninja.renderers import JSONRenderer
 
 from contacts.errors import BODY, ContactErased, ContactNotFound, IngestError, OrderConflict
+from contacts.models import EXTERNAL_ID_PATTERN, validate_external_id
 
 # Bodies larger than this are refused before they are read (a batch of 1,000 ordinary contacts
 # is about a third of it).
@@ -101,13 +102,17 @@ def body_too_large(request: HttpRequest) -> bool:
     return request.method in {"POST", "PUT", "PATCH"} and len(request.body) > MAX_BODY_BYTES
 
 
+def error_response(api: NinjaAPI, request: HttpRequest, error: ApiError) -> HttpResponse:
+    body = error_body(error.code, error.detail, error.fields)
+    response = api.create_response(request, body, status=error.status)
+    for name, value in error.headers.items():
+        response[name] = value
+    return response
+
+
 def install_error_handlers(api: NinjaAPI) -> None:
     def respond(request: HttpRequest, error: ApiError) -> HttpResponse:
-        body = error_body(error.code, error.detail, error.fields)
-        response = api.create_response(request, body, status=error.status)
-        for name, value in error.headers.items():
-            response[name] = value
-        return response
+        return error_response(api, request, error)
 
     @api.exception_handler(ApiError)
     def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
@@ -128,9 +133,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(AuthenticationError)
     def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-        detail = "Send an API token in the header `Authorization: Bearer <token>`."
-        error = ApiError(401, "missing_token", detail, headers={"WWW-Authenticate": "Bearer"})
-        return respond(request, error)
+        return respond(request, missing_token())
 
     @api.exception_handler(HttpError)
     def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
@@ -143,6 +146,11 @@ def install_error_handlers(api: NinjaAPI) -> None:
     def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
         detail = "There is nothing at this address; the API is described at /api/v1/docs."
         return respond(request, ApiError(404, "not_found", detail))
+
+
+def missing_token() -> ApiError:
+    detail = "Send an API token in the header `Authorization: Bearer <token>`."
+    return ApiError(401, "missing_token", detail, headers={"WWW-Authenticate": "Bearer"})
 
 
 def fields_from_validation_errors(errors: list[dict[str, Any]]) -> dict[str, str]:
@@ -170,5 +178,11 @@ def message_for(error: dict[str, Any]) -> str:
         return TIME_ZONE_HINT
     if kind == "missing":
         return "This field is required."
-    message = str(error.get("msg", "This value is not valid."))
+    if kind == "string_pattern_mismatch" and error["ctx"].get("pattern") == EXTERNAL_ID_PATTERN:
+        return str(validate_external_id.message)
+    if kind == "value_error" and "error" in error.get("ctx", {}):
+        # Our own validators' words, without pydantic's "Value error, " in front.
+        message = str(error["ctx"]["error"])
+    else:
+        message = str(error.get("msg", "This value is not valid."))
     return message if message.endswith(".") else message + "."

@@ -1,27 +1,122 @@
 """Request and response schemas of the ingest API (they make its OpenAPI document)."""
 
+import re
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Field, Schema
-from pydantic import AwareDatetime, ConfigDict
+from pydantic import AwareDatetime, BeforeValidator, PlainValidator, WithJsonSchema
 
-from contacts import batch, feed
+from contacts import batch, feed, source_fields
+from contacts.api_errors import TIME_ZONE_HINT
 from contacts.models import EXTERNAL_ID_PATTERN
+from mapping import conversions
+from spotlersync.moments import EARLIEST_YEAR, LATEST_YEAR, YEAR_PATTERN
+
+# The checks `source_fields` and the mapping's yes/no check make, as JSON Schema: what the
+# OpenAPI document promises the linked system. Each is built from the constant the check uses.
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x1F\x7F-\x9F]*$"
+# Spaces around a yes/no word are ignored; control characters are refused anywhere.
+_SPACE = r"[^\S\x00-\x1F\x7F-\x9F]*"
 
 
-class ContactFields(Schema):
-    """The flat object of source fields. Any other field is kept too (letters, digits, _)."""
+def text_schema(max_length: int) -> dict[str, Any]:
+    return {"type": "string", "maxLength": max_length, "pattern": NO_CONTROL_CHARACTERS}
 
-    model_config = ConfigDict(extra="allow")
 
-    email: str = Field(..., max_length=254, examples=["anna@example.com"])
-    first_name: str | None = Field(None, max_length=1000, examples=["Anna"])
-    last_name: str | None = Field(None, max_length=1000, examples=["de Vries"])
-    language: str | None = Field(None, max_length=35, examples=["nl"])
-    account_manager: str | None = Field(None, max_length=200, examples=["jan@shop.example"])
-    newsletter: bool | None = Field(None, examples=[True])
+def scalar_schema(name: str | None = None) -> dict[str, Any]:
+    """A source field's value: one JSON scalar; text at most as long as the field allows."""
+    limit = source_fields.MAX_LENGTH.get(name or "", source_fields.DEFAULT_MAX_LENGTH)
+    return {
+        "anyOf": [text_schema(limit), {"type": ["number", "boolean", "null"]}],
+        "description": (
+            f"Text (at most {limit} characters, no control characters), a number, "
+            "true/false or null."
+        ),
+    }
+
+
+def any_case(word: str) -> str:
+    """`yes` -> `[yY][eE][sS]`: the pattern of a word in any case (JSON Schema patterns have no
+    flags), as the check compares `str.lower()`."""
+    return "".join(
+        f"[{char}{char.upper()}]" if char.upper() != char else literal(char) for char in word
+    )
+
+
+def literal(char: str) -> str:
+    # Only regex syntax is escaped: ECMA-262's unicode mode refuses other escapes, such as `\-`.
+    return "\\" + char if char in r"\^$.|?*+()[]{}/" else char
+
+
+def yes_no_schema() -> dict[str, Any]:
+    """A consent or yes/no source field: what `conversions.to_boolean` can read, or empty."""
+    spellings = [*conversions.TRUE_SPELLINGS, *conversions.FALSE_SPELLINGS]
+    words = "|".join(any_case(word) for word in spellings)
+    limit = source_fields.DEFAULT_MAX_LENGTH
+    return {
+        "anyOf": [
+            {"type": ["boolean", "null"]},
+            {"type": "number", "enum": [0, 1]},
+            {"type": "string", "maxLength": limit, "pattern": f"^{_SPACE}({words})?{_SPACE}$"},
+        ],
+        "description": (
+            "A yes/no value the mapping reads (a consent or yes/no row): true/false, 1/0, null, "
+            f"or text in any case ({conversions.YES_NO_SPELLINGS}); empty text means no value."
+        ),
+    }
+
+
+def email_schema() -> dict[str, Any]:
+    limit = source_fields.MAX_LENGTH["email"]
+    return {"type": "string", "format": "email", "maxLength": limit, "examples": [ANNA]}
+
+
+ANNA = "anna@example.com"
+KNOWN_FIELDS = ("first_name", "last_name", "language", "account_manager")
+
+
+def contact_fields_schema(*, yes_no_fields: Iterable[str], in_batch: bool) -> dict[str, Any]:
+    """A contact's source fields (PUT's body; with `external_id`, a batch item).
+
+    `yes_no_fields`: the source fields the mapping in force reads as yes/no (`newsletter` by
+    default), which refuse other values.
+    """
+    properties: dict[str, Any] = {"email": email_schema()}
+    properties |= {name: scalar_schema(name) for name in KNOWN_FIELDS}
+    properties |= {name: yes_no_schema() for name in sorted(yes_no_fields)}
+    names: dict[str, Any] = {"pattern": source_fields.FIELD_NAME.pattern}
+    required = ["email"]
+    if in_batch:
+        properties = {"external_id": external_id_schema(), **properties}
+        required = ["external_id", "email"]
+    else:
+        # In the URL, not among the fields (the same value is tolerated, another one refused).
+        names["not"] = {"const": "external_id"}
+    return {
+        "type": "object",
+        "description": (
+            "The flat object of source fields: `email` is required; any other field is kept "
+            "too, named with 1 to 64 letters, digits and _ (starting with a letter), holding "
+            f"one scalar; at most {source_fields.MAX_FIELDS} fields."
+        ),
+        "properties": properties,
+        "required": required,
+        "propertyNames": names,
+        "additionalProperties": scalar_schema(),
+        "maxProperties": source_fields.MAX_FIELDS,
+    }
+
+
+def external_id_schema() -> dict[str, Any]:
+    return {
+        "type": "string",
+        "pattern": EXTERNAL_ID_PATTERN,
+        "description": "1 to 100 letters, digits and . _ : @ - (starting with a letter or digit).",
+        "examples": ["C1001"],
+    }
 
 
 class ContactOut(Schema):
@@ -50,7 +145,13 @@ class ErrorOut(Schema):
 
 class BatchIn(Schema):
     contacts: list[Any] = Field(
-        ..., description=f"Up to {batch.MAX_BATCH} objects, each with its `external_id`."
+        ...,
+        description=(
+            f"Up to {batch.MAX_BATCH} contacts (`BatchContact`), each with its `external_id`. "
+            "An item that is not a valid contact is rejected on its own (see `results`); the "
+            "others still apply."
+        ),
+        json_schema_extra={"maxItems": batch.MAX_BATCH},
     )
 
 
@@ -75,11 +176,91 @@ class BatchOut(Schema):
     results: list[BatchItemOut]
 
 
+# An order's value: what `Order.value` holds (12 digits, 2 of them decimals), as written.
+MAX_WHOLE_DIGITS = 10
+AMOUNT_PATTERN = rf"^-?[0-9]{{1,{MAX_WHOLE_DIGITS}}}(\.[0-9]{{1,2}}0*)?$"
+LARGEST_AMOUNT = Decimal("9" * MAX_WHOLE_DIGITS + ".99")
+DATE_TIME_HINT = (
+    "Send the date and time as ISO 8601 text with its offset, e.g. 2026-11-22T10:00:00+01:00"
+)
+# RFC 3339's date-time (what `format: date-time` means), offset required.
+RFC3339_DATE_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})",
+    re.IGNORECASE,
+)
+
+
+def read_amount(value: Any) -> Decimal:
+    """The amount as the linked system wrote it: a JSON number or text, at most two decimals.
+
+    A number is read through its shortest spelling (what the JSON said), so 0.1 is 0.10 and
+    0.30000000000000004 is refused rather than rounded.
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = repr(value)
+    if not isinstance(value, str) or not re.fullmatch(AMOUNT_PATTERN, value):
+        raise ValueError(
+            f"Send an amount with at most {MAX_WHOLE_DIGITS} digits before the decimal point "
+            "and 2 after it, as a number or as text, e.g. 49.95"
+        )
+    return Decimal(value)
+
+
+def read_date_time(value: Any) -> Any:
+    """Only ISO 8601 text with an offset (RFC 3339) becomes a moment; pydantic alone would also
+    take a number of seconds or a date-time without seconds."""
+    if not isinstance(value, str) or not RFC3339_DATE_TIME.fullmatch(value):
+        without_zone = isinstance(value, str) and RFC3339_DATE_TIME.fullmatch(value + "Z")
+        raise ValueError(TIME_ZONE_HINT if without_zone else DATE_TIME_HINT)
+    return value
+
+
+Amount = Annotated[
+    Decimal,
+    PlainValidator(read_amount),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {
+                    "type": "number",
+                    "minimum": -float(LARGEST_AMOUNT),
+                    "maximum": float(LARGEST_AMOUNT),
+                    "multipleOf": 0.01,
+                },
+                {"type": "string", "pattern": AMOUNT_PATTERN},
+            ],
+            "description": (
+                f"At most {MAX_WHOLE_DIGITS} digits before the decimal point and 2 after it, "
+                "as a number or as text."
+            ),
+            "examples": ["49.95"],
+        }
+    ),
+]
+OrderMoment = Annotated[
+    AwareDatetime,
+    BeforeValidator(read_date_time),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "pattern": YEAR_PATTERN,
+            "description": f"With its offset; the year written from {EARLIEST_YEAR} to "
+            f"{LATEST_YEAR}.",
+            "examples": ["2026-11-22T10:00:00+01:00"],
+        }
+    ),
+]
+
+
+ID_WORDS = {key: external_id_schema()[key] for key in ("description", "examples")}
+
+
 class OrderIn(Schema):
-    external_id: str = Field(..., pattern=EXTERNAL_ID_PATTERN)
-    contact_external_id: str = Field(..., pattern=EXTERNAL_ID_PATTERN)
-    date: AwareDatetime = Field(..., examples=["2026-11-22T10:00:00+01:00"])
-    value: Decimal = Field(..., max_digits=12, decimal_places=2, examples=["49.95"])
+    external_id: str = Field(..., pattern=EXTERNAL_ID_PATTERN, **ID_WORDS)
+    contact_external_id: str = Field(..., pattern=EXTERNAL_ID_PATTERN, **ID_WORDS)
+    date: OrderMoment
+    value: Amount
 
 
 class OrderOut(Schema):

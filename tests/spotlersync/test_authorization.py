@@ -70,6 +70,7 @@ ACCESS = {
     "sync:run-progress": ("get", row(LOGIN, DENIED, 404, DENIED, 404)),
     "sync:run-cancel": ("post", row(LOGIN, DENIED, 404, DENIED, 404)),
     "api:api-root": ("get", row(404, 404, 404, 404, 404)),
+    # Also opened by an API token of either scope (tests/contacts/test_api_docs.py).
     "api:openapi-json": ("get", row(LOGIN, DENIED, OK, OK, OK)),
     "api:openapi-view": ("get", row(LOGIN, DENIED, OK, OK, OK)),
     "api:contact": ("get", row(*[NO_TOKEN] * 5)),

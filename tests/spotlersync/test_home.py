@@ -34,7 +34,7 @@ def wait_for(condition, *, seconds: float = 30) -> bool:
 @transactional
 def test_home_says_the_cluster_is_not_running_and_counts_queued_work(client, admin_user):
     client.force_login(admin_user)
-    # Redis keeps what earlier tests (and earlier runs) queued; the count starts from an empty queue.
+    # Redis keeps what earlier tests (and runs) queued; the count starts from an empty queue.
     get_broker().purge_queue()
     async_task(sample_tasks.succeed)
     async_task(sample_tasks.succeed)
