@@ -52,15 +52,6 @@ def _collect_violations(frame, problems: list[str]) -> None:
     problems.extend(f"CSP: {v}" for v in violations)
 
 
-def log_in_as(page: Page, live_server, username: str, role: str) -> None:
-    make_user(username, role=role)
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server.url}/")
-
-
 def visit(page: Page, live_server, path: str, heading: str | re.Pattern) -> None:
     response = page.goto(f"{live_server.url}{path}")
     assert response.status == 200, path
@@ -106,10 +97,9 @@ def seed() -> SyncRun:
 
 
 @transactional
-def test_an_admin_uses_every_page_under_the_policy(live_server, watched, catalogue):
-    page = watched
+def test_an_admin_uses_every_page_under_the_policy(live_server, watched, log_in, catalogue):
     run = seed()
-    log_in_as(page, live_server, "boss", Role.ADMIN)
+    page = log_in("boss", Role.ADMIN)  # the watched page
     see_home_refresh_itself(page, live_server)
     visit(page, live_server, "/contacts/", "Contacts")
     visit(page, live_server, "/contacts/C-1/", "anna@example.nl")
@@ -149,10 +139,9 @@ def test_an_admin_uses_every_page_under_the_policy(live_server, watched, catalog
 
 
 @transactional
-def test_a_marketer_uses_every_page_under_the_policy(live_server, watched, catalogue):
-    page = watched
+def test_a_marketer_uses_every_page_under_the_policy(live_server, watched, log_in, catalogue):
     seed()
-    log_in_as(page, live_server, "maria", Role.MARKETER)
+    page = log_in("maria", Role.MARKETER)  # the watched page
     visit(page, live_server, "/", "Home")
     visit(page, live_server, "/contacts/", "Contacts")
     visit(page, live_server, "/contacts/C-1/", "anna@example.nl")
@@ -163,10 +152,9 @@ def test_a_marketer_uses_every_page_under_the_policy(live_server, watched, catal
 
 
 @transactional
-def test_an_account_manager_uses_every_page_under_the_policy(live_server, watched):
-    page = watched
+def test_an_account_manager_uses_every_page_under_the_policy(live_server, watched, log_in):
     seed()
-    log_in_as(page, live_server, "tom", Role.ACCOUNT_MANAGER)
+    page = log_in("tom", Role.ACCOUNT_MANAGER)  # the watched page
     visit(page, live_server, "/", "Home")
     visit(page, live_server, "/contacts/", "Contacts")
     visit(page, live_server, "/contacts/C-1/", "anna@example.nl")
