@@ -245,8 +245,8 @@ OrderMoment = Annotated[
             "type": "string",
             "format": "date-time",
             "pattern": YEAR_PATTERN,
-            "description": f"With its offset; the year written from {EARLIEST_YEAR} to "
-            f"{LATEST_YEAR}.",
+            "description": f"With its offset; the year from {EARLIEST_YEAR} to {LATEST_YEAR}, "
+            "as written and in UTC.",
             "examples": ["2026-11-22T10:00:00+01:00"],
         }
     ),

@@ -4,6 +4,9 @@ from decimal import Decimal
 import pytest
 
 from contacts.models import Contact, Order
+from mapping.current import mapping_in_force
+from mapping.render import render_contact
+from mapping.source import source_fields_of
 from sync.models import OutboxEntry
 from tests.contacts.conftest import anna
 
@@ -40,16 +43,51 @@ def test_an_order_date_outside_the_years_1900_to_2999_is_refused_naming_the_fiel
 
 
 @pytest.mark.parametrize(
-    "date", ["2999-12-31T23:59:59-14:00", "1900-01-01T00:00:00+14:00", "2026-11-22T10:00:00Z"]
+    "date",
+    [
+        "1900-01-01T00:00:00+14:00",  # written in 1900, but 1899-12-31 in UTC
+        "2999-12-31T23:59:59-14:00",  # 3000-01-01 in UTC
+    ],
 )
-def test_an_order_date_within_the_range_is_accepted_with_any_offset(api, client_as, date):
+def test_an_order_date_outside_the_range_in_utc_is_refused_too(api, date):
+    api.put("contacts/C1", anna())
+
+    response = api.post("orders", order(date))
+
+    assert response.status_code == 422
+    assert response.json()["fields"] == {
+        "date": "date must lie between 1900-01-01 and 2999-12-31, also in UTC."
+    }
+    assert not Order.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        "2999-12-31T23:59:59+14:00",
+        "1900-01-01T00:00:00-14:00",
+        "1900-01-01T00:00:00Z",
+        "2026-11-22T10:00:00Z",
+    ],
+)
+def test_an_order_date_within_the_range_is_accepted_and_its_purchase_dates_can_be_sent(
+    api, client_as, date
+):
     api.put("contacts/C1", anna())
 
     response = api.post("orders", order(date))
 
     assert response.status_code == 202, response.content
-    # ... and every page that shows it in local time still opens.
+    # ... every page that shows it in local time still opens ...
     assert client_as("marketer").get("/contacts/C1/").status_code == 200
+    # ... and the push sends both purchase dates (the mapping converts what the ledger keeps).
+    rendered = render_contact(
+        external_id="C1",
+        fields=source_fields_of(Contact.objects.get()),
+        mapping=mapping_in_force(),
+    )
+    assert rendered.problems == []
+    assert {"firstPurchaseDate", "lastPurchaseDate"} <= rendered.payload["properties"].keys()
 
 
 def test_a_purchase_date_stored_before_the_rule_does_not_break_the_contact_page(api, client_as):
