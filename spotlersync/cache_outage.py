@@ -40,7 +40,7 @@ def warn_cache_down(what: str, error: Exception) -> None:
         return
     logger.warning(
         "The database cache table is missing or broken (%s: %s); %s. Create it with "
-        "`python manage.py migrate` (or `python manage.py createcachetable`).",
+        "`python manage.py createcachetable` (on a new database `migrate` does it too).",
         kind,
         error,
         what,
