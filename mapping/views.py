@@ -11,7 +11,7 @@ from mapping import editor, push_offer, tasks
 from mapping.catalogue import catalogue_entries, mapping_drift
 from mapping.forms import apply_action, rows_from_post, table_to_text
 from mapping.models import MappingVersion
-from mapping.render import Conversion
+from mapping.rows import CONVERSION_LABELS
 from mapping.source import seen_source_fields
 from mapping.versions import (
     changes_what_spotler_receives,
@@ -21,15 +21,7 @@ from mapping.versions import (
 )
 from spotlersync.roles import role_required
 
-CONVERSION_CHOICES = [
-    (Conversion.AUTO, "auto (by type)"),
-    (Conversion.BOOLEAN, "yes/no"),
-    (Conversion.PERMISSION, "consent → permission"),
-    (Conversion.LANGUAGE_TABLE, "language table"),
-    (Conversion.LEVELS, "store levels"),
-    (Conversion.GENDER, "gender"),
-    (Conversion.CONSTANT, "constant"),
-]
+CONVERSION_CHOICES = list(CONVERSION_LABELS.items())
 
 
 @role_required("edit_mapping")

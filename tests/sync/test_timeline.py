@@ -69,3 +69,14 @@ def test_the_home_page_counts_the_contacts_that_failed(client, account_manager):
     html = client.get(reverse("home")).content.decode()
     assert "1 contact failed to sync" in html
     assert "?state=failed" in html
+
+
+def test_a_contact_url_holding_no_external_id_is_not_found_before_any_lookup(client, admin_user):
+    """A NUL byte in the path made PostgreSQL refuse the query (a server error); it is a 404."""
+    upsert_contact(external_id="C1", raw_fields=ANNA)
+    client.force_login(admin_user)
+    for name in ("sync:contact-push", "sync:contact-dismiss"):
+        url = reverse(name, args=["C1"]).replace("/C1/", "/C1%00/")
+        assert client.post(url, {"reason": "x"}).status_code == 404
+    assert client.get("/contacts/C1%00/").status_code == 404
+    assert client.get("/contacts/C1/").status_code == 200
