@@ -67,6 +67,12 @@ def check_rows(rows: list[dict]) -> list[RowError]:
     return validate_rows(rows, catalogue=catalogue, samples=recent_values(), tz=shop_zone())
 
 
+def check_note(note: str) -> list[RowError]:
+    if "\x00" in note:
+        return [RowError(-1, "remove the NUL character from the note; it cannot be stored")]
+    return []
+
+
 def affected_contacts(old_rows: list[dict], new_rows: list[dict]) -> QuerySet[Contact]:
     """Contacts whose Spotler data the change alters: those holding a changed row's source."""
     old = {repr(r) for r in old_rows if r.get("direction") != "from_spotler"}

@@ -74,6 +74,8 @@ def input_errors(data: Mapping) -> list[str]:
     """What in a row as the editor posted it cannot be read at all: a choice the editor does
     not offer (a forged form) or a permission bit that is not a whole number in range."""
     errors = []
+    if _holds_nul(data):
+        errors.append("remove the NUL character typed or pasted into this row")
     direction = data.get("direction", Direction.TO_SPOTLER)
     if direction not in set(Direction):
         errors.append(_choose("direction", DIRECTION_LABELS, direction))
@@ -108,6 +110,17 @@ def unrenderable(data: Mapping) -> list[str]:
     if not errors and data.get("conversion") == Conversion.PERMISSION and _bit(data) is None:
         errors.append("choose the permission bit")
     return errors
+
+
+def _holds_nul(value: object) -> bool:
+    """Whether a NUL byte hides in the row's texts: PostgreSQL cannot store one."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 def _choose(what: str, labels: Mapping[str, str], given: object) -> str:

@@ -31,7 +31,7 @@ def mapping_edit(request: HttpRequest) -> HttpResponse:
         return _page(request, rows=version.rows, version=version)
     rows = rows_from_post(request.POST, catalogue=catalogue_entries())
     email_owned = bool(request.POST.get("email_owned"))
-    errors = editor.check_rows(rows)
+    errors = editor.check_rows(rows) + editor.check_note(request.POST.get("note", ""))
     if errors:
         return _page(request, rows=rows, version=version, errors=errors)
     if rows == version.rows and email_owned == version.email_owned_by_linked_system:

@@ -108,3 +108,23 @@ def test_a_contact_to_preview_that_is_no_external_id_is_refused_with_what_to_typ
         response = client.post(reverse(url), posted(preview_id=typed, row_count="0"))
         assert response.status_code == 200
         assert "That is no external id. Use 1 to 100 letters, digits" in response.content.decode()
+
+
+def test_a_nul_character_in_a_row_or_the_note_is_refused_with_where_it_is(
+    client, marketer, catalogue
+):
+    """PostgreSQL cannot store a NUL byte: saving one was a server error there."""
+    add_contact(first_name="Anna")
+    client.force_login(marketer)
+    edit = reverse("mapping:mapping-edit")
+    in_row = client.post(edit, posted(**{"rows-1-source": "first\x00name"}))
+    assert in_row.status_code == 200
+    assert "remove the NUL character typed or pasted into this row" in row_html(
+        in_row.content.decode(), 1
+    )
+    preview = client.post(reverse("mapping:mapping-preview"), posted(**{"rows-1-source": "a\x00"}))
+    assert "remove the NUL character typed or pasted into this row" in preview.content.decode()
+    in_note = client.post(edit, posted(**{"rows-1-source": "nickname"}, note="fix\x00"))
+    assert in_note.status_code == 200
+    assert "remove the NUL character from the note" in in_note.content.decode()
+    assert MappingVersion.objects.count() == 1
