@@ -80,3 +80,13 @@ def test_a_contact_url_holding_no_external_id_is_not_found_before_any_lookup(cli
         assert client.post(url, {"reason": "x"}).status_code == 404
     assert client.get("/contacts/C1%00/").status_code == 404
     assert client.get("/contacts/C1/").status_code == 200
+
+
+def test_a_dismiss_reason_holding_a_nul_character_is_refused_with_what_to_fix(client, admin_user):
+    upsert_contact(external_id="C-5", raw_fields=ANNA)
+    Contact.objects.filter(external_id="C-5").update(sync_status="failed", sync_error="x")
+    client.force_login(admin_user)
+    url = reverse("sync:contact-dismiss", args=["C-5"])
+    page = client.post(url, {"reason": "test\x00"}, follow=True).content.decode()
+    assert "Remove the NUL character from the reason" in page
+    assert Contact.objects.get(external_id="C-5").sync_status == "failed"
