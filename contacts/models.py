@@ -13,19 +13,17 @@ from django.utils import timezone
 # The linked system's customer number, also Spotler's `externalId`. Conservative on purpose:
 # it appears in URLs and in Spotler calls.
 EXTERNAL_ID_MAX_LENGTH = 100
-_EXTERNAL_ID = r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,99}"
+EXTERNAL_ID_REGEX = r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,99}"
 # As JSON Schema (ECMA-262) reads it, where `$` is the very end: the OpenAPI document's pattern.
-EXTERNAL_ID_PATTERN = rf"^{_EXTERNAL_ID}$"
+EXTERNAL_ID_PATTERN = rf"^{EXTERNAL_ID_REGEX}$"
 # Python's `$` also matches before a final newline, so "C9\n" would pass `re.match`: checks in
 # Python match the whole string (`is_external_id`, `\Z`).
-validate_external_id = RegexValidator(
-    rf"\A{_EXTERNAL_ID}\Z",
-    "Use 1 to 100 letters, digits and . _ : @ - (starting with a letter or digit).",
-)
+NOT_AN_EXTERNAL_ID = "Use 1 to 100 letters, digits and . _ : @ - (starting with a letter or digit)."
+validate_external_id = RegexValidator(rf"\A{EXTERNAL_ID_REGEX}\Z", NOT_AN_EXTERNAL_ID)
 
 
 def is_external_id(value: object) -> bool:
-    return isinstance(value, str) and re.fullmatch(_EXTERNAL_ID, value) is not None
+    return isinstance(value, str) and re.fullmatch(EXTERNAL_ID_REGEX, value) is not None
 
 
 def hash_external_id(external_id: str) -> str:
@@ -64,6 +62,11 @@ class ContactQuerySet(models.QuerySet):
 
     def inactivated(self) -> "ContactQuerySet":
         return self.filter(inactivated_at__isnull=False)
+
+    def with_external_id(self, value: str) -> "ContactQuerySet":
+        """The contact `value` names; none when `value` cannot be an external id at all, so a
+        typed or forged value (a NUL byte, which PostgreSQL refuses) never reaches the query."""
+        return self.filter(external_id=value) if is_external_id(value) else self.none()
 
     def search(self, text: str) -> "ContactQuerySet":
         """Contacts whose external id or e-mail address starts with `text` (e-mail: any case).

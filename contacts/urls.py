@@ -1,5 +1,6 @@
 from django.urls import path
 
+import contacts.converters  # noqa: F401 (registers <external_id:...>)
 from contacts import import_views, views
 
 app_name = "contacts"
@@ -15,5 +16,5 @@ urlpatterns = [
     path("imports/<int:pk>/map/", import_views.import_map, name="import-map"),
     path("imports/<int:pk>/progress/", import_views.import_progress, name="import-progress"),
     path("imports/<int:pk>/errors.csv", import_views.import_errors, name="import-errors"),
-    path("contacts/<str:external_id>/", views.contact_detail, name="contact-detail"),
+    path("contacts/<external_id:external_id>/", views.contact_detail, name="contact-detail"),
 ]

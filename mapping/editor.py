@@ -6,11 +6,11 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
-from contacts.models import Contact
+from contacts.models import NOT_AN_EXTERNAL_ID, Contact, is_external_id
 from mapping.catalogue import catalogue_entries
 from mapping.models import CatalogueRefresh, MappingVersion, SpotlerProperty
-from mapping.render import Rendered, compile_mapping, render_contact
-from mapping.rows import RowError, row_from_json, validate_rows
+from mapping.render import Problem, Rendered, compile_mapping, render_contact
+from mapping.rows import RowError, row_from_json, unrenderable, validate_rows
 from mapping.source import LEDGER_FIELDS, recent_values, source_fields_of
 
 
@@ -18,6 +18,7 @@ from mapping.source import LEDGER_FIELDS, recent_values, source_fields_of
 class Preview:
     contact: Contact | None
     rendered: Rendered | None = None
+    refused: str = ""  # why the "contact to preview" value names no contact at all
     problems_by_property: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -27,9 +28,11 @@ def shop_zone() -> ZoneInfo:
 
 def preview_contact(*, rows: list[dict], external_id: str = "") -> Preview:
     """A real ledger contact rendered through `rows` (saved or not): what Spotler would get."""
+    if external_id and not is_external_id(external_id):
+        return Preview(contact=None, refused=f"That is no external id. {NOT_AN_EXTERNAL_ID}")
     contacts = Contact.objects.live()
     contact = (
-        contacts.filter(external_id=external_id).first()
+        contacts.with_external_id(external_id).first()
         if external_id
         else contacts.order_by("-changed_at").first()
     )
@@ -37,12 +40,20 @@ def preview_contact(*, rows: list[dict], external_id: str = "") -> Preview:
         return Preview(contact=None)
     catalogue = catalogue_entries()
     complete = [r for r in rows if r.get("property") and (r.get("type") or not catalogue)]
+    # A row that cannot be read (a bit like "1e3") is left out and named among the problems.
+    refused = [
+        Problem(r["property"], (r.get("source_fields") or [""])[0], message)
+        for r in complete
+        for message in unrenderable(r)
+    ]
     mapping = compile_mapping(
-        [row_from_json(r, catalogue=catalogue) for r in complete], tz=shop_zone()
+        [row_from_json(r, catalogue=catalogue) for r in complete if not unrenderable(r)],
+        tz=shop_zone(),
     )
     rendered = render_contact(
         external_id=contact.external_id, fields=source_fields_of(contact), mapping=mapping
     )
+    rendered = Rendered(rendered.payload, [*refused, *rendered.problems])
     by_property: dict[str, list[str]] = {}
     for problem in rendered.problems:
         by_property.setdefault(problem.spotler_property, []).append(problem.message)
@@ -54,6 +65,12 @@ def check_rows(rows: list[dict]) -> list[RowError]:
     if catalogue is None:
         return [RowError(-1, "Spotler's properties have not been fetched yet; refresh them first")]
     return validate_rows(rows, catalogue=catalogue, samples=recent_values(), tz=shop_zone())
+
+
+def check_note(note: str) -> list[RowError]:
+    if "\x00" in note:
+        return [RowError(-1, "remove the NUL character from the note; it cannot be stored")]
+    return []
 
 
 def affected_contacts(old_rows: list[dict], new_rows: list[dict]) -> QuerySet[Contact]:

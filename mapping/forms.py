@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from django.http import QueryDict
 
 from mapping.render import Conversion, Direction
-from mapping.rows import CatalogueEntry
+from mapping.rows import CatalogueEntry, permission_bit
 
 MAX_ROWS = 200
 
@@ -79,7 +79,9 @@ def _row(data: QueryDict, i: int, *, catalogue: Mapping[str, CatalogueEntry] | N
 def _options(get, conversion: str) -> dict:
     options: dict = {}
     if conversion == Conversion.PERMISSION:
-        options["bit"] = int(get("bit")) if get("bit").isdigit() else get("bit") or None
+        bit = permission_bit(get("bit"))
+        # Kept as typed when it is no bit: the row's checks say what to fix.
+        options["bit"] = (get("bit") or None) if bit is None else bit
     elif conversion == Conversion.LANGUAGE_TABLE:
         options["table"] = _parse_table(get("table"))
         if get("default"):

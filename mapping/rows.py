@@ -7,6 +7,7 @@
 another type (or no property) makes the row broken until a marketer fixes it.
 """
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -17,6 +18,25 @@ from mapping.render import EMAIL_PROPERTY, Conversion, Direction, Row, compile_m
 # How many sample values may fail before a row is refused (a few bad records in the shop
 # should not block a mapping that is right for the rest).
 MAX_FAILING_SHARE = 0.2
+# Spotler's bits are int64 (spotler-api.md §4, properties/list); the ledger keeps them in a
+# PositiveIntegerField (sync.ConsentState.bit), so a bit must also fit there.
+MAX_PERMISSION_BIT = 2**31 - 1
+
+# The editor's names for the choices, which its messages use too.
+DIRECTION_LABELS = {
+    Direction.TO_SPOTLER: "→ Spotler",
+    Direction.FROM_SPOTLER: "← Spotler",
+    Direction.BOTH: "↔ both",
+}
+CONVERSION_LABELS = {
+    Conversion.AUTO: "auto (by type)",
+    Conversion.BOOLEAN: "yes/no",
+    Conversion.PERMISSION: "consent → permission",
+    Conversion.LANGUAGE_TABLE: "language table",
+    Conversion.LEVELS: "store levels",
+    Conversion.GENDER: "gender",
+    Conversion.CONSTANT: "constant",
+}
 
 
 @dataclass(frozen=True)
@@ -48,6 +68,63 @@ def row_from_json(data: Mapping, *, catalogue: Mapping[str, CatalogueEntry] | No
         clear_when_empty=bool(data.get("clear_when_empty")),
         broken=broken,
     )
+
+
+def input_errors(data: Mapping) -> list[str]:
+    """What in a row as the editor posted it cannot be read at all: a choice the editor does
+    not offer (a forged form) or a permission bit that is not a whole number in range."""
+    errors = []
+    if _holds_nul(data):
+        errors.append("remove the NUL character typed or pasted into this row")
+    direction = data.get("direction", Direction.TO_SPOTLER)
+    if direction not in set(Direction):
+        errors.append(_choose("direction", DIRECTION_LABELS, direction))
+    conversion = data.get("conversion", Conversion.AUTO)
+    if conversion not in set(Conversion):
+        errors.append(_choose("conversion", CONVERSION_LABELS, conversion))
+    bit = (data.get("options") or {}).get("bit")
+    if (
+        conversion == Conversion.PERMISSION
+        and bit not in (None, "")
+        and permission_bit(bit) is None
+    ):
+        errors.append(
+            f"the permission bit must be a whole number from 0 to {MAX_PERMISSION_BIT}, "
+            f"not “{str(bit)[:30]}”"
+        )
+    return errors
+
+
+def permission_bit(value: object) -> int | None:
+    """`value` as a permission bit; None when it is not a whole number from 0 to the maximum."""
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,10}", value):
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_PERMISSION_BIT:
+        return value
+    return None
+
+
+def unrenderable(data: Mapping) -> list[str]:
+    """Why a row cannot even be rendered for the preview; empty when it can."""
+    errors = input_errors(data)
+    if not errors and data.get("conversion") == Conversion.PERMISSION and _bit(data) is None:
+        errors.append("choose the permission bit")
+    return errors
+
+
+def _holds_nul(value: object) -> bool:
+    """Whether a NUL byte hides in the row's texts: PostgreSQL cannot store one."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+def _choose(what: str, labels: Mapping[str, str], given: object) -> str:
+    return f"choose one of {', '.join(labels.values())} as the {what} (not “{str(given)[:30]}”)"
 
 
 def broken_rows(rows: Iterable[Mapping], *, catalogue: Mapping[str, CatalogueEntry]) -> list[str]:
@@ -101,11 +178,10 @@ def _row_errors(data: Mapping, *, catalogue: Mapping[str, CatalogueEntry]) -> li
     entry = catalogue.get(prop)
     if entry is None:
         return [f"{prop or 'the property'} does not exist in Spotler; refresh the properties?"]
-    try:
-        conversion = Conversion(data.get("conversion", Conversion.AUTO))
-        Direction(data.get("direction", Direction.TO_SPOTLER))
-    except ValueError as error:
-        return [str(error)]
+    unreadable = input_errors(data)
+    if unreadable:
+        return unreadable
+    conversion = Conversion(data.get("conversion", Conversion.AUTO))
     if entry.type != data.get("type"):
         return [f"{prop} is of type {entry.type} in Spotler, not {data.get('type')}"]
     needs_source = conversion != Conversion.CONSTANT
@@ -164,7 +240,4 @@ def _sample_errors(
 def _bit(data: Mapping) -> int | None:
     if data.get("conversion") != Conversion.PERMISSION:
         return None
-    try:
-        return int((data.get("options") or {}).get("bit"))
-    except (TypeError, ValueError):
-        return None
+    return permission_bit((data.get("options") or {}).get("bit"))

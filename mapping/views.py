@@ -11,7 +11,7 @@ from mapping import editor, push_offer, tasks
 from mapping.catalogue import catalogue_entries, mapping_drift
 from mapping.forms import apply_action, rows_from_post, table_to_text
 from mapping.models import MappingVersion
-from mapping.render import Conversion
+from mapping.rows import CONVERSION_LABELS
 from mapping.source import seen_source_fields
 from mapping.versions import (
     changes_what_spotler_receives,
@@ -21,15 +21,7 @@ from mapping.versions import (
 )
 from spotlersync.roles import role_required
 
-CONVERSION_CHOICES = [
-    (Conversion.AUTO, "auto (by type)"),
-    (Conversion.BOOLEAN, "yes/no"),
-    (Conversion.PERMISSION, "consent → permission"),
-    (Conversion.LANGUAGE_TABLE, "language table"),
-    (Conversion.LEVELS, "store levels"),
-    (Conversion.GENDER, "gender"),
-    (Conversion.CONSTANT, "constant"),
-]
+CONVERSION_CHOICES = list(CONVERSION_LABELS.items())
 
 
 @role_required("edit_mapping")
@@ -39,7 +31,7 @@ def mapping_edit(request: HttpRequest) -> HttpResponse:
         return _page(request, rows=version.rows, version=version)
     rows = rows_from_post(request.POST, catalogue=catalogue_entries())
     email_owned = bool(request.POST.get("email_owned"))
-    errors = editor.check_rows(rows)
+    errors = editor.check_rows(rows) + editor.check_note(request.POST.get("note", ""))
     if errors:
         return _page(request, rows=rows, version=version, errors=errors)
     if rows == version.rows and email_owned == version.email_owned_by_linked_system:

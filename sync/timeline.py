@@ -48,6 +48,8 @@ def dismiss_failure(*, contact: Contact, user, reason: str) -> None:
     reason = reason.strip()
     if not reason:
         raise CannotPush("Say why the failure is dismissed, for whoever looks at it next.")
+    if "\x00" in reason:  # PostgreSQL cannot store it
+        raise CannotPush("Remove the NUL character from the reason; it cannot be stored.")
     if contact.sync_status != SyncStatus.FAILED:
         raise CannotPush("Only a failed contact can have its failure dismissed.")
     who = user.get_username()

@@ -1,13 +1,16 @@
 from django.urls import path
 
+import contacts.converters  # noqa: F401 (registers <external_id:...>)
 from sync import views
 
 app_name = "sync"
 
 urlpatterns = [
     path("health/", views.health, name="health"),
-    path("contacts/<str:external_id>/push/", views.contact_push, name="contact-push"),
-    path("contacts/<str:external_id>/dismiss/", views.contact_dismiss, name="contact-dismiss"),
+    path("contacts/<external_id:external_id>/push/", views.contact_push, name="contact-push"),
+    path(
+        "contacts/<external_id:external_id>/dismiss/", views.contact_dismiss, name="contact-dismiss"
+    ),
     path("runs/", views.run_list, name="run-list"),
     path("runs/start/", views.run_start, name="run-start"),
     path("runs/<int:pk>/", views.run_detail, name="run-detail"),

@@ -41,7 +41,7 @@ def health(request: HttpRequest) -> HttpResponse:
 @require_POST
 @role_required("run_syncs")
 def contact_push(request: HttpRequest, external_id: str) -> HttpResponse:
-    contact = Contact.objects.filter(external_id=external_id).first()
+    contact = Contact.objects.with_external_id(external_id).first()
     if contact is None:
         raise Http404(external_id)
     try:
@@ -56,7 +56,7 @@ def contact_push(request: HttpRequest, external_id: str) -> HttpResponse:
 @require_POST
 @role_required("run_syncs")
 def contact_dismiss(request: HttpRequest, external_id: str) -> HttpResponse:
-    contact = Contact.objects.filter(external_id=external_id).first()
+    contact = Contact.objects.with_external_id(external_id).first()
     if contact is None:
         raise Http404(external_id)
     try:

@@ -69,3 +69,24 @@ def test_the_home_page_counts_the_contacts_that_failed(client, account_manager):
     html = client.get(reverse("home")).content.decode()
     assert "1 contact failed to sync" in html
     assert "?state=failed" in html
+
+
+def test_a_contact_url_holding_no_external_id_is_not_found_before_any_lookup(client, admin_user):
+    """A NUL byte in the path made PostgreSQL refuse the query (a server error); it is a 404."""
+    upsert_contact(external_id="C1", raw_fields=ANNA)
+    client.force_login(admin_user)
+    for name in ("sync:contact-push", "sync:contact-dismiss"):
+        url = reverse(name, args=["C1"]).replace("/C1/", "/C1%00/")
+        assert client.post(url, {"reason": "x"}).status_code == 404
+    assert client.get("/contacts/C1%00/").status_code == 404
+    assert client.get("/contacts/C1/").status_code == 200
+
+
+def test_a_dismiss_reason_holding_a_nul_character_is_refused_with_what_to_fix(client, admin_user):
+    upsert_contact(external_id="C-5", raw_fields=ANNA)
+    Contact.objects.filter(external_id="C-5").update(sync_status="failed", sync_error="x")
+    client.force_login(admin_user)
+    url = reverse("sync:contact-dismiss", args=["C-5"])
+    page = client.post(url, {"reason": "test\x00"}, follow=True).content.decode()
+    assert "Remove the NUL character from the reason" in page
+    assert Contact.objects.get(external_id="C-5").sync_status == "failed"
