@@ -77,6 +77,7 @@ def email_schema() -> dict[str, Any]:
         "type": "string",
         "maxLength": email_addresses.MAX_LENGTH,
         "pattern": email_addresses.EMAIL_PATTERN,
+        "allOf": [{"pattern": email_addresses.LOCAL_PART_PATTERN}],
         "description": (
             "A plain address: up to 64 ASCII letters, digits and ! # $ % & ' * + / = ? ^ _ ` "
             "{ | } ~ - before the @, single dots between them; a domain of ASCII labels with "
