@@ -13,6 +13,7 @@ from contacts import batch, feed, source_fields
 from contacts.api_errors import TIME_ZONE_HINT
 from contacts.models import EXTERNAL_ID_PATTERN
 from mapping import conversions
+from spotlersync import email_addresses
 from spotlersync.moments import EARLIEST_YEAR, LATEST_YEAR, YEAR_PATTERN
 
 # The checks `source_fields` and the mapping's yes/no check make, as JSON Schema: what the
@@ -70,8 +71,21 @@ def yes_no_schema() -> dict[str, Any]:
 
 
 def email_schema() -> dict[str, Any]:
-    limit = source_fields.MAX_LENGTH["email"]
-    return {"type": "string", "format": "email", "maxLength": limit, "examples": [ANNA]}
+    """The one e-mail rule of the ingest check and the push, as a pattern (no `format: email`,
+    whose meaning differs between validators)."""
+    return {
+        "type": "string",
+        "maxLength": email_addresses.MAX_LENGTH,
+        "pattern": email_addresses.EMAIL_PATTERN,
+        "allOf": [{"pattern": email_addresses.LOCAL_PART_PATTERN}],
+        "description": (
+            "A plain address: up to 64 ASCII letters, digits and ! # $ % & ' * + / = ? ^ _ ` "
+            "{ | } ~ - before the @, single dots between them; a domain of ASCII labels with "
+            "at least one dot, an internationalised domain in its xn-- form; no quotes, no IP "
+            "address, no spaces around it (refused, not trimmed)."
+        ),
+        "examples": [ANNA],
+    }
 
 
 ANNA = "anna@example.com"
@@ -289,11 +303,42 @@ class ChangesOut(Schema):
     next_cursor: int = Field(..., description="Pass as `after` next time.")
 
 
+# A number in the query string, as written: the digits 0-9 and nothing else.
+DIGITS_PATTERN = r"^[0-9]+$"
+# 2**63 - 1, the largest cursor, has 19 digits; longer text is refused before it is converted.
+MOST_DIGITS = 19
+
+
+def read_digits(value: Any) -> Any:
+    """Query text is read only as digits: pydantic alone would also take " 1", "+1", "1_000",
+    "1.0" and "1\n" (a trailing newline)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(DIGITS_PATTERN, value):
+        raise ValueError("Send a whole number written with the digits 0-9 only, e.g. 42")
+    if len(value.lstrip("0")) > MOST_DIGITS:
+        raise ValueError(f"Send a number of at most {MOST_DIGITS} digits")
+    return value
+
+
+QueryNumber = Annotated[int, BeforeValidator(read_digits)]
+
+
 class ChangesQuery(Schema):
-    after: int = Field(
-        0, ge=0, le=2**63 - 1, description="The last cursor you processed; 0 to start."
+    after: QueryNumber = Field(
+        0,
+        ge=0,
+        le=2**63 - 1,
+        description="The last cursor you processed, in digits; 0 to start.",
+        json_schema_extra={"pattern": DIGITS_PATTERN},
     )
-    limit: int = Field(feed.DEFAULT_LIMIT, ge=1, le=feed.MAX_LIMIT)
+    limit: QueryNumber = Field(
+        feed.DEFAULT_LIMIT,
+        ge=1,
+        le=feed.MAX_LIMIT,
+        description=f"How many changes to return, in digits: 1 to {feed.MAX_LIMIT}.",
+        json_schema_extra={"pattern": DIGITS_PATTERN},
+    )
 
 
 ERRORS = {code: ErrorOut for code in (400, 401, 403, 404, 409, 413, 422, 429)}

@@ -29,13 +29,14 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from contacts.errors import ContactErased, IngestError
+from contacts.errors import BODY, ContactErased, IngestError, InvalidFields
 from contacts.ingest import Outcome, build_contact, clean_contact, copy_fields, mark_changed
 from contacts.models import Contact, hash_external_id
 from contacts.source_fields import hash_fields
 from sync.outbox import queue_upserts
 
 MAX_BATCH = 1000
+NOT_AN_OBJECT = "Each item must be a JSON object with external_id and the contact's fields."
 # A concurrent creation of one of our new contacts costs one retry; more than a few in a row
 # would be a bug, not a race.
 ATTEMPTS = 3
@@ -73,7 +74,11 @@ def upsert_contacts(*, items: list[Any]) -> list[BatchItemResult]:
     results: dict[int, BatchItemResult] = {}
     good: list[GoodItem] = []
     for index, item in enumerate(items):
-        external_id = item.get("external_id") if isinstance(item, dict) else None
+        if not isinstance(item, dict):
+            error = InvalidFields({BODY: NOT_AN_OBJECT})
+            results[index] = BatchItemResult(index=index, external_id=None, error=error)
+            continue
+        external_id = item.get("external_id")
         try:
             fields = clean_contact(external_id=external_id, raw_fields=item)
         except IngestError as error:

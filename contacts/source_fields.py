@@ -12,17 +12,16 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
-
 from contacts.errors import BODY, InvalidFields
 from contacts.models import is_external_id
+from spotlersync import email_addresses
+from spotlersync.email_addresses import email_address_problem
 
 MAX_FIELDS = 100
 # Match with `fullmatch`: Python's `$` also matches before a final newline ("first_name\n").
 FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 # Longest text accepted per field; names and free text get the default.
-MAX_LENGTH = {"email": 254, "language": 35, "account_manager": 200}
+MAX_LENGTH = {"email": email_addresses.MAX_LENGTH, "language": 35, "account_manager": 200}
 DEFAULT_MAX_LENGTH = 1000
 # `external_id` travels in the URL (PUT) or beside the fields (batch), never among them.
 NOT_A_SOURCE_FIELD = {"external_id"}
@@ -63,7 +62,8 @@ def clean_source_fields(
             problems[name] = problem
         else:
             cleaned[name] = value.strip() if isinstance(value, str) else value
-    email_problem = problems.get("email") or email_address_problem(cleaned.get("email"))
+    # The address as sent: one with spaces around it is refused, as the OpenAPI document says.
+    email_problem = problems.get("email") or email_field_problem(raw.get("email"))
     if email_problem:
         problems["email"] = email_problem
     if check_values is not None:
@@ -105,16 +105,12 @@ def first_forbidden_character(value: str) -> str | None:
     return None
 
 
-def email_address_problem(value: Any) -> str | None:
+def email_field_problem(value: Any) -> str | None:
     if value is None or value == "":
         return "An e-mail address is required."
     if not isinstance(value, str):
         return "Send the e-mail address as text."
-    try:
-        validate_email(value)
-    except ValidationError:
-        return f"“{value[:100]}” is not a valid e-mail address."
-    return None
+    return email_address_problem(value)
 
 
 def hash_fields(fields: dict[str, Any]) -> str:

@@ -14,9 +14,9 @@ from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from spotlersync.email_addresses import email_address_problem
 from spotlersync.moments import moment_range_problem
 
-EMAIL_RE = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[A-Za-z]{2,63}$")
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 INT64_MAX = 2**63 - 1
 MAX_STRING = 255  # Spotler stores string properties of at most 255 characters (product docs)
@@ -60,8 +60,9 @@ def to_text(value: object, *, max_length: int = MAX_STRING) -> str:
 
 
 def to_email(value: object) -> str:
+    # The ingest API checks the same rule, so an address it accepted is never refused here.
     text = _as_text(value).strip()
-    if not EMAIL_RE.fullmatch(text) or len(text) > 254:
+    if email_address_problem(text):
         raise ConversionError(f"{_quote(text)} is not an e-mail address")
     return text
 

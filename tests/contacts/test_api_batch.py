@@ -1,6 +1,7 @@
 from django.db import connection
 
 from contacts.models import Contact
+from spotlersync.email_addresses import RULE
 from sync.models import OutboxEntry
 from tests.contacts.conftest import anna
 
@@ -45,7 +46,7 @@ def test_one_bad_item_is_rejected_and_the_others_are_accepted_whole(api):
         "accepted",
     ]
     assert results[1]["error"]["fields"] == {
-        "email": "“not-an-address” is not a valid e-mail address."
+        "email": f"“not-an-address” is not an e-mail address. {RULE}"
     }
     assert results[1]["error"]["status"] == 422
     assert "control character" in results[2]["error"]["fields"]["first_name"]
@@ -174,3 +175,16 @@ def test_a_batch_of_1000_takes_a_few_dozen_queries_not_thousands(
     assert body["accepted"] == 1000
     assert Contact.objects.count() == 1000
     assert Contact.objects.filter(fields__first_name="Bea").count() == 750
+
+
+def test_a_batch_item_that_is_not_an_object_is_rejected_saying_what_an_item_is(api):
+    items = [None, 5, "x", item("C1")]
+
+    body = api.post("contacts/batch", {"contacts": items}).json()
+
+    assert [r["status"] for r in body["results"]] == ["rejected"] * 3 + ["accepted"]
+    for result in body["results"][:3]:
+        assert result["error"]["fields"] == {
+            "_body": "Each item must be a JSON object with external_id and the contact's fields."
+        }
+        assert result["error"]["status"] == 422

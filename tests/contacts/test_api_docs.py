@@ -6,6 +6,7 @@ from contacts.models import TokenScope
 from contacts.tokens import create_api_token, revoke_api_token
 from mapping.models import MappingVersion
 from mapping.versions import current_version, save_version
+from spotlersync.email_addresses import EMAIL_PATTERN, LOCAL_PART_PATTERN
 from tests.contacts.conftest import make_token
 
 
@@ -38,7 +39,8 @@ def test_the_openapi_document_describes_every_call(client_as):
 def test_the_document_states_the_checks_on_a_contacts_fields(client_as):
     fields = document(client_as)["components"]["schemas"]["ContactFields"]
 
-    assert fields["properties"]["email"]["format"] == "email"
+    assert fields["properties"]["email"]["pattern"] == EMAIL_PATTERN
+    assert fields["properties"]["email"]["allOf"] == [{"pattern": LOCAL_PART_PATTERN}]
     assert fields["properties"]["email"]["maxLength"] == 254
     # Extra fields: named as the server requires, one scalar each, not anything at all.
     assert fields["propertyNames"]["pattern"] == "^[A-Za-z][A-Za-z0-9_]{0,63}$"

@@ -64,3 +64,30 @@ def test_the_ledgers_own_id_check_matches_the_whole_id(value):
 def test_the_field_name_pattern_is_used_whole():
     assert FIELD_NAME.fullmatch("first_name")
     assert not FIELD_NAME.fullmatch("first_name\n")
+
+
+@pytest.mark.parametrize(
+    "query", ["after=1%0A", "after=%201", "after=%2B1", "after=1_000", "limit=5%0A"]
+)
+def test_a_changes_cursor_or_limit_is_read_as_digits_only(read_api, query):
+    response = read_api.get(f"changes?{query}")
+
+    assert response.status_code == 422, response.content
+    name = query.split("=")[0]
+    assert response.json()["fields"] == {
+        name: "Send a whole number written with the digits 0-9 only, e.g. 42."
+    }
+
+
+def test_the_document_says_a_changes_cursor_is_digits_only(client_as):
+    document = client_as("marketer").get("/api/v1/openapi.json").json()
+    parameters = document["paths"]["/api/v1/changes"]["get"]["parameters"]
+
+    assert {p["name"]: p["schema"]["pattern"] for p in parameters} == {
+        "after": "^[0-9]+$",
+        "limit": "^[0-9]+$",
+    }
+
+
+def test_a_changes_cursor_in_digits_is_read(read_api):
+    assert read_api.get("changes?after=007&limit=5").json() == {"changes": [], "next_cursor": 7}
