@@ -115,9 +115,11 @@ def _push_outcomes(*, task_success: datetime | None, task_failure: datetime | No
     """The push job succeeds when a push batch does (Spotler took it); its task also ends
     normally while every batch fails, so the task counts only before any batch was recorded.
 
-    Every push counts, live or manual: each drains the same outbox."""
+    Every push counts, live or manual: each drains the same outbox. A manual push that found
+    nothing ready (its changes wait out a retry) is no success."""
     runs = SyncRun.objects.filter(kind=SyncRunKind.PUSH)
-    success = _latest(runs.filter(status=SyncRunStatus.SUCCEEDED), "finished_at", "created_at")
+    succeeded = runs.filter(status=SyncRunStatus.SUCCEEDED, done__gt=0)
+    success = _latest(succeeded, "finished_at", "created_at")
     failure = _latest(runs.filter(status=SyncRunStatus.FAILED), "finished_at", "created_at")
     if success is None and failure is None:
         success = task_success  # nothing was waiting yet: the task ran and found nothing

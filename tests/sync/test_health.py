@@ -222,6 +222,11 @@ def test_the_push_job_is_failing_while_spotler_takes_nothing_though_its_task_end
     row = re.search(r"<td>Push pending changes</td>(.*?)</tr>", home, re.S).group(1)
     assert '<span class="state-bad" data-testid="schedule-state">failing</span>' in row
     assert 'data-testid="schedule-last-success">—</td>' in row
+    SyncRun.objects.create(  # "Push now" while the change waits out its retry: nothing ready
+        kind=SyncRunKind.PUSH, trigger=SyncRunTrigger.DASHBOARD, status=SyncRunStatus.SUCCEEDED,
+        finished_at=timezone.now(),
+    )  # fmt: skip
+    assert schedule_row("Push pending changes").label == "failing"
 
     spotler_sandbox.set(error_rate=0.0)
     OutboxEntry.objects.update(not_before=None)
