@@ -116,7 +116,7 @@ def prepare(run: SyncRun) -> bool:
     if adopt_preparation(run, SyncRun.objects.get(pk=run.pk)):
         return True
     beat(run.pk)
-    pulled = pull.pull_updates_on_schedule()
+    pulled = pull.pull_updates_on_schedule(trigger=run.trigger, requested_by=run.requested_by)
     if pulled.status != SyncRunStatus.SUCCEEDED:
         finish(
             run,

@@ -156,6 +156,24 @@ class SyncRun(models.Model):
         return f"{self.get_kind_display()} #{self.pk} ({self.status})"
 
     @property
+    def label(self) -> str:
+        """What the run is, in the run lists: a backfill by what it sends."""
+        if self.kind != SyncRunKind.BACKFILL:
+            return self.get_kind_display()
+        filters = self.filters or {}
+        if filters.get("mapping_version"):
+            return "Mapping push"
+        if (
+            len(filters.get("ids") or []) == 1
+            and filters.keys() == {"ids"}
+            and not self.window_start
+        ):
+            return "One contact"
+        if filters or self.window_start:
+            return "Resync"
+        return "Full backfill"
+
+    @property
     def duration(self) -> timedelta | None:
         if self.started_at is None:
             return None

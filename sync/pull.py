@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import F, JSONField, OuterRef, Subquery
 from django.utils import timezone
@@ -112,17 +113,27 @@ def first_window() -> timedelta:
     return timedelta(days=settings.SYNC_FIRST_PULL_DAYS)
 
 
-def pull_updates_on_schedule(*, client: spotler.SpotlerClient | None = None) -> SyncRun:
+def pull_updates_on_schedule(
+    *,
+    client: spotler.SpotlerClient | None = None,
+    trigger: str = SyncRunTrigger.SCHEDULE,
+    requested_by: AbstractBaseUser | None = None,
+) -> SyncRun:
     """The scheduled pull: from a little before the last watermark up to now.
 
     "Now" is rounded up to the next whole second: the client sends whole seconds and the end
     may be exclusive, and a backfill pulls first to see every change made until this moment.
+    A backfill's pull carries the backfill's `trigger` and `requested_by`: it is the operator's
+    doing, and the health page judges the scheduled pull by scheduled pulls only.
     """
     now = timezone.now().replace(microsecond=0) + timedelta(seconds=1)
     overlap = timedelta(minutes=settings.SYNC_PULL_OVERLAP_MINUTES)
     mark = PullWatermark.objects.filter(kind=SyncRunKind.PULL_UPDATES).first()
     since = (mark.until - overlap) if mark else now - first_window()
-    run = pull_updates(since=since, until=now, client=client)
+    run = SyncRun.objects.create(
+        kind=SyncRunKind.PULL_UPDATES, trigger=trigger, requested_by=requested_by
+    )
+    run = pull_updates(since=since, until=now, client=client, run=run)
     if run.status == SyncRunStatus.SUCCEEDED:
         PullWatermark.objects.update_or_create(
             kind=SyncRunKind.PULL_UPDATES, defaults={"until": now}

@@ -1,9 +1,10 @@
 """Each scheduled job's real last success and whether it is late: the one source for the home
 page and the health page, so the two never disagree.
 
-A job's success is what the job itself records where it keeps a record (a pull's run, a
-catalogue refresh): a pull whose task ended normally but whose run failed has not succeeded.
-Every other job succeeds when its django-q2 task does, which the result hook below writes down.
+A job's success is what the job itself records where it keeps a record (a pull's run, a push
+batch, a catalogue refresh): a pull whose task ended normally but whose run failed has not
+succeeded, nor has a push that Spotler took nothing of. Every other job succeeds when its
+django-q2 task does, which the result hook below writes down.
 """
 
 from dataclasses import dataclass
@@ -101,11 +102,28 @@ def _own_outcomes(job: ScheduledJob, *, hooked: ScheduledJobResult | None) -> Ou
         success = _latest(runs.filter(status=SyncRunStatus.SUCCEEDED), "finished_at", "created_at")
         failure = _latest(runs.filter(status=SyncRunStatus.FAILED), "finished_at", "created_at")
         return Outcomes(success, _later(failure, task_failure))
+    if job.func == PUSH_FUNC:
+        return _push_outcomes(task_success=task_success, task_failure=task_failure)
     if job.func == CATALOGUE_FUNC:
         success = _latest(CatalogueRefresh.objects.filter(ok=True), "fetched_at")
         failure = _latest(CatalogueRefresh.objects.filter(ok=False), "fetched_at")
         return Outcomes(success, _later(failure, task_failure))
     return Outcomes(task_success, task_failure)
+
+
+def _push_outcomes(*, task_success: datetime | None, task_failure: datetime | None) -> Outcomes:
+    """The push job succeeds when a push batch does (Spotler took it); its task also ends
+    normally while every batch fails, so the task counts only before any batch was recorded.
+
+    Every push counts, live or manual: each drains the same outbox. A manual push that found
+    nothing ready (its changes wait out a retry) is no success."""
+    runs = SyncRun.objects.filter(kind=SyncRunKind.PUSH)
+    succeeded = runs.filter(status=SyncRunStatus.SUCCEEDED, done__gt=0)
+    success = _latest(succeeded, "finished_at", "created_at")
+    failure = _latest(runs.filter(status=SyncRunStatus.FAILED), "finished_at", "created_at")
+    if success is None and failure is None:
+        success = task_success  # nothing was waiting yet: the task ran and found nothing
+    return Outcomes(success, _later(failure, task_failure))
 
 
 def _latest(queryset, field: str, order: str | None = None) -> datetime | None:

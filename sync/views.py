@@ -89,7 +89,7 @@ def run_start(request: HttpRequest) -> HttpResponse:
         except ValueError as error:
             form.add_error(None, str(error))
         else:
-            messages.success(request, f"Started {run.get_kind_display().lower()} run #{run.pk}.")
+            messages.success(request, f"Started {run.label.lower()} run #{run.pk}.")
             if form.unknown_ids:
                 skipped = ", ".join(form.unknown_ids[:10])
                 more = (

@@ -5,6 +5,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from contacts.batch import upsert_contacts
@@ -12,7 +13,7 @@ from contacts.ingest import erase_contact, inactivate_contact, upsert_contact
 from contacts.models import Contact, SyncStatus
 from mapping.versions import current_version, save_version
 from spotler.sandbox.handle import SandboxControlError
-from sync import backfill, runs
+from sync import backfill, pull, runs
 from sync.models import (
     BackfillChunk,
     ChunkStatus,
@@ -25,6 +26,7 @@ from sync.models import (
     SyncRunStatus,
     SyncRunTrigger,
 )
+from sync.schedule_health import read_schedule_health
 from tests.conftest import transactional
 
 
@@ -155,6 +157,26 @@ def test_a_spotler_outage_leaves_the_contacts_pending_in_the_outbox(sandbox):
     assert waiting.count() == 12
     assert all(e.not_before and e.last_error for e in waiting)
     assert SyncRun.objects.count() == runs_before + 2  # the backfill and its pull
+
+
+def test_a_resyncs_failed_pull_is_its_own_and_leaves_the_scheduled_pull_on_time(
+    sandbox, admin_user
+):
+    call_command("setup_schedules")
+    shop_has(3)
+    scheduled = pull.pull_updates_on_schedule()
+    sandbox.set(error_rate=1.0)  # the client's retries wait some 15 s before giving up
+    run = runs.start_run(
+        kind=SyncRunKind.BACKFILL, trigger=SyncRunTrigger.DASHBOARD, requested_by=admin_user,
+        filters={"language": "nl"},
+    )  # fmt: skip
+    run = runs.execute_run(run.pk)
+    assert run.status == SyncRunStatus.FAILED
+    assert "could not be read first" in run.error
+    own = SyncRun.objects.get(kind=SyncRunKind.PULL_UPDATES, status=SyncRunStatus.FAILED)
+    assert (own.trigger, own.requested_by) == (SyncRunTrigger.DASHBOARD, admin_user)
+    job = next(j for j in read_schedule_health() if j.name == "Pull updated contacts")
+    assert (job.label, job.last_success) == ("on time", scheduled.finished_at)
 
 
 def test_erased_and_inactive_contacts_are_handled_as_the_live_push_would(sandbox):

@@ -194,3 +194,60 @@ def test_the_health_page_shows_throttling_and_refreshes_itself(client, marketer)
     partial = client.get(reverse("sync:health"), HTTP_HX_REQUEST="true").content.decode()
     assert "<html" not in partial
     assert 'data-testid="health-chart"' in partial
+
+
+def test_the_push_job_is_failing_while_spotler_takes_nothing_though_its_task_ends_well(
+    spotler_client, spotler_sandbox, client, admin_user
+):
+    call_command("setup_schedules")
+
+    def push_task() -> None:
+        # The scheduled task ends normally whatever its batches did (sync/tasks.py).
+        now = timezone.now()
+        Task.objects.create(
+            id=uuid.uuid4().hex, name=f"push-{now:%H%M%S%f}", func="sync.tasks.push_outbox",
+            hook=RESULT_HOOK, group="Push pending changes", started=now, stopped=now,
+            success=True, result="1 batch(es): 0 sent, 0 failed",
+        )  # fmt: skip
+
+    upsert_contact(external_id="C-1", raw_fields=ANNA)
+    spotler_sandbox.set(error_rate=1.0)
+    failed = push_outbox(client=spotler_client)
+    push_task()
+    assert failed.status == SyncRunStatus.FAILED
+    job = schedule_row("Push pending changes")
+    assert (job.state, job.label, job.last_success) == ("bad", "failing", None)
+    client.force_login(admin_user)
+    home = client.get(reverse("queue-summary")).content.decode()
+    row = re.search(r"<td>Push pending changes</td>(.*?)</tr>", home, re.S).group(1)
+    assert '<span class="state-bad" data-testid="schedule-state">failing</span>' in row
+    assert 'data-testid="schedule-last-success">—</td>' in row
+    SyncRun.objects.create(  # "Push now" while the change waits out its retry: nothing ready
+        kind=SyncRunKind.PUSH, trigger=SyncRunTrigger.DASHBOARD, status=SyncRunStatus.SUCCEEDED,
+        finished_at=timezone.now(),
+    )  # fmt: skip
+    assert schedule_row("Push pending changes").label == "failing"
+
+    spotler_sandbox.set(error_rate=0.0)
+    OutboxEntry.objects.update(not_before=None)
+    pushed = push_outbox(client=spotler_client)
+    job = schedule_row("Push pending changes")
+    assert (job.label, job.last_success) == ("on time", pushed.finished_at)
+
+    spotler_sandbox.set(error_rate=1.0)
+    upsert_contact(external_id="C-2", raw_fields=ANNA | {"email": "b@example.nl"})
+    push_outbox(client=spotler_client)
+    push_task()
+    job = schedule_row("Push pending changes")
+    assert (job.label, job.last_success) == ("failing", pushed.finished_at)
+
+
+def test_the_push_job_counts_its_task_until_any_push_was_recorded(db):
+    call_command("setup_schedules")
+    now = timezone.now()
+    Task.objects.create(
+        id=uuid.uuid4().hex, name="push-idle", func="sync.tasks.push_outbox", hook=RESULT_HOOK,
+        group="Push pending changes", started=now, stopped=now, success=True, result="0",
+    )  # fmt: skip
+    job = schedule_row("Push pending changes")
+    assert (job.label, job.last_success) == ("on time", now)

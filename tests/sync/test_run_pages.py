@@ -1,5 +1,6 @@
 """The Syncs pages: an Admin starts each kind of manual sync, follows it, cancels it."""
 
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -312,3 +313,46 @@ def test_a_finished_pull_reads_in_its_own_words(admin):
     assert "3 applied" in html
     window = timezone.localtime(run.window_start).strftime("%H:%M:%S")
     assert f"from {timezone.localtime(run.window_start).day} " in html and window in html
+
+
+def test_the_resync_form_says_where_it_runs_with_or_without_a_backfill_cluster(admin):
+    resync = re.search(
+        r'data-testid="start-resync">(.*?)</article>',
+        admin.get(reverse("sync:run-list")).content.decode(),
+        re.S,
+    ).group(1)
+    assert (
+        "on the backfill queue if a backfill cluster runs, else between live pushes on the "
+        "default queue."
+    ) in resync
+
+
+def test_backfills_are_named_by_what_they_send_in_every_run_list(admin):
+    named = {
+        "Full backfill": {},
+        "Resync": {"filters": {"language": "nl"}},
+        "One contact": {"filters": {"ids": ["C-1"]}},
+        "Mapping push": {"filters": {"mapping_version": 3}},
+    }
+    made = {
+        name: SyncRun.objects.create(
+            kind=SyncRunKind.BACKFILL, trigger=SyncRunTrigger.DASHBOARD, **fields
+        )
+        for name, fields in named.items()
+    }
+    changed_since = SyncRun.objects.create(
+        kind=SyncRunKind.BACKFILL, trigger=SyncRunTrigger.DASHBOARD,
+        window_start=timezone.now() - timedelta(days=1),
+    )  # fmt: skip
+    listing = admin.get(reverse("sync:run-list")).content.decode()
+    health = admin.get(reverse("sync:health"), HTTP_HX_REQUEST="true").content.decode()
+    home = admin.get(reverse("home")).content.decode()
+    for name, run in [*made.items(), ("Resync", changed_since)]:
+        href = reverse("sync:run-detail", args=[run.pk])
+        row = re.search(rf'<a href="{href}">#{run.pk}</a>.*?</td>\s*<td>([^<]*)', listing, re.S)
+        assert row.group(1) == name
+        assert f'<a href="{href}">{name} #{run.pk}</a>' in health
+        assert f'<a href="{href}">{name} #{run.pk}</a>' in home
+        detail = admin.get(href).content.decode()
+        assert f"<h1>{name} run #{run.pk}</h1>" in detail
+    assert "Backfill #" not in health + home
