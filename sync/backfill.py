@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
+from django_q.tasks import async_task
 
 import spotler
 from contacts.models import Contact, SyncStatus
@@ -37,7 +38,7 @@ from mapping.editor import changes_of_version
 from mapping.models import MappingVersion
 from mapping.render import CompiledMapping
 from spotlersync import queue_presence
-from sync import pull
+from sync import pull, tasks
 from sync.models import (
     BackfillChunk,
     ChunkStatus,
@@ -47,7 +48,9 @@ from sync.models import (
     SyncRun,
     SyncRunStatus,
 )
-from sync.push import Outcome, push_contact, settle_entries, spotler_client, upsert_many
+from sync.push_calls import push_contact, upsert_many
+from sync.push_claims import PushOutcome, settle_entries
+from sync.spotler_connection import spotler_client
 
 logger = logging.getLogger(__name__)
 
@@ -265,7 +268,7 @@ def send_chunk(
         )
         result.skipped += len(gone)
     plain = [c for c in contacts if not c.inactivated_at]
-    outcomes: dict[int, Outcome] = {}
+    outcomes: dict[int, PushOutcome] = {}
     for start in range(0, len(plain), SLICE_SIZE):
         part = plain[start : start + SLICE_SIZE]
         outcomes.update(upsert_many(part, client=client, mapping=mapping, run=run))
@@ -329,7 +332,7 @@ def hold_contacts(contact_ids: list[int], *, token: str | None = None) -> tuple[
     return token, mine
 
 
-def settle(token: str, contacts: list[Contact], outcomes: dict[int, Outcome]) -> None:
+def settle(token: str, contacts: list[Contact], outcomes: dict[int, PushOutcome]) -> None:
     """Write each outcome on the held entries and the contacts: in bulk for the accepted."""
     now = timezone.now()
     ok_ids = [c.pk for c in contacts if outcomes[c.pk].ok and not c.inactivated_at]
@@ -415,10 +418,6 @@ def queue_next_slice(run_id: int) -> None:
 
 def queue_worker(run_id: int) -> None:
     """One more worker on the run, on the backfill queue: it works until the run is done."""
-    from django_q.tasks import async_task
-
-    from sync import tasks
-
     async_task(
         tasks.work_backfill,
         run_id,
@@ -429,10 +428,6 @@ def queue_worker(run_id: int) -> None:
 
 def queue_slice(run_id: int) -> None:
     """One slice of the run on the default queue, behind the live work queued before it."""
-    from django_q.tasks import async_task
-
-    from sync import tasks
-
     async_task(
         tasks.work_backfill,
         run_id,

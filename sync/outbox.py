@@ -5,7 +5,7 @@ from django.db import transaction
 from contacts.models import Contact
 from spotlersync.cache_outage import CACHE_DOWN, warn_cache_down
 from sync.models import OutboxEntry, OutboxKind, OutboxStatus
-from sync.push import request_push
+from sync.push_requests import request_push
 
 
 def queue_outbox_entry(*, contact: Contact, kind: OutboxKind) -> OutboxEntry:

@@ -41,6 +41,7 @@ from sync.models import (
     SyncRunTrigger,
     UnknownContact,
 )
+from sync.spotler_connection import spotler_client
 
 # Spotler documents no maximum (spotler-api.md §2.7; the sandbox allows 1,000). At the rate limit
 # (10 calls/s) pages of 100 alone would make 50,000 updated contacts take 50 s.
@@ -68,8 +69,6 @@ def pull_updates(
     run: SyncRun | None = None,
 ) -> SyncRun:
     """Read `contact/updates/list` over [since, until] and apply every change once."""
-    from sync.push import spotler_client
-
     now = timezone.now()
     run = run or SyncRun.objects.create(kind=SyncRunKind.PULL_UPDATES, trigger=trigger)
     SyncRun.objects.filter(pk=run.pk).update(

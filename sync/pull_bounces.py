@@ -29,6 +29,7 @@ from sync.models import (
     SyncRunTrigger,
     UnknownContact,
 )
+from sync.spotler_connection import spotler_client
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +54,6 @@ def pull_bounces(
     Counts on the run: done = bounces read, sent = new bounces applied, skipped = bounces
     already applied (or of contacts the ledger does not know), failed = bounces without a date.
     """
-    from sync.push import spotler_client
-
     run = _start(run, since=since, until=until, trigger=trigger)
     client = client or spotler_client()
     status, error = SyncRunStatus.SUCCEEDED, ""

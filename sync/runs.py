@@ -12,9 +12,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from mapping import catalogue
-from sync import backfill, pull, pull_bounces, push
+from sync import backfill, pull, pull_bounces, push, tasks
 from sync.models import SyncRun, SyncRunKind, SyncRunStatus, SyncRunTrigger
 
 STARTABLE = (
@@ -82,10 +83,6 @@ def start_run(
 def queue_run(run: SyncRun) -> None:
     """Hand the run to the queue: a backfill to the backfill cluster when one runs, else in
     slices to the default one (sync/backfill.py); every other run to the default one."""
-    from django_q.tasks import async_task
-
-    from sync import tasks
-
     options = {"task_name": f"run {run.pk}"}
     arguments = {}
     if run.kind == SyncRunKind.BACKFILL:
@@ -146,7 +143,7 @@ def execute_run(run_id: int, *, slice_seconds: float | None = None) -> SyncRun |
     run = SyncRun.objects.defer("cancel_requested").get(pk=run_id)
     try:
         if run.kind == SyncRunKind.PUSH:
-            drain_outbox(run)
+            push_until_empty(run)
         elif run.kind == SyncRunKind.BACKFILL:
             backfill.backfill(run, slice_seconds=slice_seconds)
         elif run.kind == SyncRunKind.PULL_UPDATES:
@@ -306,11 +303,11 @@ def claim_run(run_id: int) -> bool:
     return claimed == 1
 
 
-def drain_outbox(run: SyncRun) -> None:
+def push_until_empty(run: SyncRun) -> None:
     """Push batches until nothing is ready; the batches are runs of their own, their totals
     are added up on `run`. Stops between batches when a cancel is requested."""
     last_failure = ""
-    while (batch := push.push_outbox(trigger=run.trigger)) is not None:
+    while (batch := push.push_one_batch(trigger=run.trigger)) is not None:
         if batch.status == SyncRunStatus.FAILED:
             last_failure = batch.error
         run.done += batch.done

@@ -27,7 +27,7 @@ from sync.models import (
 from sync.schedules import RESULT_HOOK, ScheduledJob, scheduled_jobs
 
 OK, WARNING, BAD = "ok", "warning", "bad"
-PUSH_FUNC = "sync.tasks.push_outbox"
+PUSH_FUNC = "sync.tasks.push_pending_changes"
 PULL_KINDS = {
     "sync.tasks.pull_updates": SyncRunKind.PULL_UPDATES,
     "sync.tasks.pull_bounces": SyncRunKind.PULL_BOUNCES,

@@ -28,7 +28,7 @@ def scheduled_jobs() -> list[ScheduledJob]:
     return [
         ScheduledJob(
             name="Push pending changes",
-            func="sync.tasks.push_outbox",
+            func="sync.tasks.push_pending_changes",
             minutes=1,
             description="Safety net: pushes what live pushes left, e.g. retries that are due.",
         ),

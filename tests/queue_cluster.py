@@ -15,7 +15,7 @@ from django.db import connection
 from django_q.brokers import get_broker
 
 from spotlersync import queue_presence
-from sync.push import PUSH_REQUEST_KEY
+from sync.push_requests import PUSH_REQUEST_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
 

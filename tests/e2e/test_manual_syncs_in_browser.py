@@ -10,7 +10,7 @@ from contacts.models import Contact, SyncStatus
 from mapping.versions import current_version, save_version
 from spotlersync.roles import Role
 from sync.models import SyncRun, SyncRunKind, SyncRunStatus
-from sync.push import PUSH_REQUEST_KEY
+from sync.push_requests import PUSH_REQUEST_KEY
 from tests.conftest import make_user, transactional
 from tests.queue_cluster import running_clusters
 

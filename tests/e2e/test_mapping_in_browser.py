@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 from contacts.ingest import upsert_contact
 from spotlersync.roles import Role
 from sync.models import SyncRun, SyncRunKind
-from sync.push import PUSH_REQUEST_KEY
+from sync.push_requests import PUSH_REQUEST_KEY
 from tests.conftest import transactional
 from tests.queue_cluster import running_clusters
 

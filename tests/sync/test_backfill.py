@@ -13,7 +13,7 @@ from contacts.ingest import erase_contact, inactivate_contact, upsert_contact
 from contacts.models import Contact, SyncStatus
 from mapping.versions import current_version, save_version
 from spotler.sandbox.handle import SandboxControlError
-from sync import backfill, pull, runs
+from sync import backfill, pull, runs, spotler_connection
 from sync.models import (
     BackfillChunk,
     ChunkStatus,
@@ -217,7 +217,7 @@ def test_a_run_whose_worker_died_resumes_from_its_checkpoint(sandbox, settings):
     backfill.prepare(run)
     # The worker sent the first chunk, took the second, and was killed.
     first = backfill.claim_chunk(run)
-    result = backfill.send_chunk(run, first.contact_ids, client=backfill.spotler_client(),
+    result = backfill.send_chunk(run, first.contact_ids, client=spotler_connection.spotler_client(),
                                  mapping=backfill.mapping_in_force())  # fmt: skip
     BackfillChunk.objects.filter(pk=first.pk).update(status=ChunkStatus.DONE)
     SyncRun.objects.filter(pk=run.pk).update(done=500, sent=result.sent)

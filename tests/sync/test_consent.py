@@ -10,7 +10,7 @@ from mapping.current import mapping_in_force
 from sync.consent import guard_permissions, shop_consent_changed_at
 from sync.models import SpotlerConsent, SyncEvent, SyncRunStatus
 from sync.pull import pull_updates
-from sync.push import push_outbox
+from sync.push import push_one_batch
 
 MONDAY = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
 LATER = MONDAY + timedelta(days=1)
@@ -81,7 +81,7 @@ def newsletter_in_spotler(sandbox, external_id: str) -> bool:
 def unsubscribed_in_spotler(client, sandbox, external_id: str = "C-1") -> None:
     """The shop's contact reached Spotler subscribed; then the recipient unsubscribed there."""
     upsert_contact(external_id=external_id, raw_fields=ANNA)
-    push_outbox(client=client)
+    push_one_batch(client=client)
     pull(client)  # Spotler's state as our push left it
     sandbox.control("POST", f"contacts/{external_id}/unsubscribe", json={"bit": NEWSLETTER_BIT})
     pull(client)
@@ -94,7 +94,7 @@ def test_a_stale_yes_resent_with_another_edit_does_not_undo_an_unsubscribe(clien
 
     # The shop has not read the feed: it sends its old "newsletter: true" with a new name.
     upsert_contact(external_id="C-1", raw_fields={**ANNA, "first_name": "Anne"})
-    push_outbox(client=client)
+    push_one_batch(client=client)
 
     assert spotler_sandbox.contact("C-1")["properties"]["firstName"] == "Anne"
     assert newsletter_in_spotler(spotler_sandbox, "C-1") is False
@@ -108,11 +108,11 @@ def test_a_real_resubscription_in_the_shop_after_the_unsubscribe_switches_it_on_
     unsubscribed_in_spotler(client, spotler_sandbox)
     # The shop reads the feed and records the unsubscribe; later the customer ticks the box again.
     upsert_contact(external_id="C-1", raw_fields={**ANNA, "newsletter": False})
-    push_outbox(client=client)
+    push_one_batch(client=client)
     assert newsletter_in_spotler(spotler_sandbox, "C-1") is False
 
     upsert_contact(external_id="C-1", raw_fields={**ANNA, "newsletter": True})
-    push_outbox(client=client)
+    push_one_batch(client=client)
 
     assert newsletter_in_spotler(spotler_sandbox, "C-1") is True
     event = SyncEvent.objects.filter(contact__external_id="C-1").first()
@@ -123,7 +123,7 @@ def test_a_real_resubscription_in_the_shop_after_the_unsubscribe_switches_it_on_
     pull(client)
     assert SpotlerConsent.objects.get(bit=NEWSLETTER_BIT).enabled is True
     upsert_contact(external_id="C-1", raw_fields={**ANNA, "first_name": "Anne"})
-    push_outbox(client=client)
+    push_one_batch(client=client)
     assert newsletter_in_spotler(spotler_sandbox, "C-1") is True
 
 
@@ -131,13 +131,13 @@ def test_an_unsubscribe_after_the_shops_resubscription_wins_again(client, spotle
     unsubscribed_in_spotler(client, spotler_sandbox)
     upsert_contact(external_id="C-1", raw_fields={**ANNA, "newsletter": False})
     upsert_contact(external_id="C-1", raw_fields={**ANNA, "newsletter": True})
-    push_outbox(client=client)
+    push_one_batch(client=client)
     assert newsletter_in_spotler(spotler_sandbox, "C-1") is True
 
     spotler_sandbox.control("POST", "contacts/C-1/unsubscribe", json={"bit": NEWSLETTER_BIT})
     pull(client)
     upsert_contact(external_id="C-1", raw_fields={**ANNA, "first_name": "Anne"})
-    push_outbox(client=client)
+    push_one_batch(client=client)
 
     assert newsletter_in_spotler(spotler_sandbox, "C-1") is False
 
@@ -148,7 +148,7 @@ def test_a_resubscription_sent_in_a_batch_reaches_spotler_in_a_batched_push(
     ids = [f"C-{n}" for n in range(12)]
     for external_id in ids:
         upsert_contact(external_id=external_id, raw_fields=ANNA)
-    push_outbox(client=client)
+    push_one_batch(client=client)
     pull(client)
     for external_id in ids[:2]:
         spotler_sandbox.control(
@@ -159,7 +159,7 @@ def test_a_resubscription_sent_in_a_batch_reaches_spotler_in_a_batched_push(
     # One batch from the shop: C-0 re-subscribed (its field went false -> true), C-1 did not.
     upsert_contacts(items=[{"external_id": "C-0", **ANNA, "newsletter": False}])
     upsert_contacts(items=[{"external_id": i, **ANNA, "first_name": "Anne"} for i in ids])
-    run = push_outbox(client=client)
+    run = push_one_batch(client=client)
 
     assert run.sent == 12
     assert spotler_sandbox.requests()["POST contact/list"]
@@ -193,13 +193,13 @@ def test_an_unsubscribe_after_a_pulled_resubscription_is_kept_again(client, spot
     unsubscribed_in_spotler(client, spotler_sandbox)
     upsert_contact(external_id="C-1", raw_fields={**ANNA, "newsletter": False})
     upsert_contact(external_id="C-1", raw_fields={**ANNA, "newsletter": True})
-    push_outbox(client=client)
+    push_one_batch(client=client)
     pull(client)  # the echo of the re-subscription
 
     spotler_sandbox.control("POST", "contacts/C-1/unsubscribe", json={"bit": NEWSLETTER_BIT})
     pull(client)
     upsert_contact(external_id="C-1", raw_fields={**ANNA, "first_name": "Anne"})
-    push_outbox(client=client)
+    push_one_batch(client=client)
 
     assert newsletter_in_spotler(spotler_sandbox, "C-1") is False
 
@@ -208,11 +208,11 @@ def test_an_unsubscribe_no_pull_has_read_yet_is_not_undone_by_the_next_edit(
     client, spotler_sandbox
 ):
     upsert_contact(external_id="C-1", raw_fields=ANNA)
-    push_outbox(client=client)
+    push_one_batch(client=client)
     # The recipient unsubscribes in Spotler; the shop edits the name before any pull ran.
     spotler_sandbox.control("POST", "contacts/C-1/unsubscribe", json={"bit": NEWSLETTER_BIT})
     upsert_contact(external_id="C-1", raw_fields={**ANNA, "first_name": "Anne"})
-    push_outbox(client=client)
+    push_one_batch(client=client)
 
     assert newsletter_in_spotler(spotler_sandbox, "C-1") is False
     held = spotler_sandbox.contact("C-1")["properties"]
@@ -227,7 +227,7 @@ def test_a_bit_the_mapping_starts_sending_goes_with_the_next_push(
     from mapping.versions import current_version, save_version
 
     upsert_contact(external_id="C-1", raw_fields={**ANNA, "promotions": True})
-    push_outbox(client=client)
+    push_one_batch(client=client)
     assert promotions_in_spotler(spotler_sandbox) is False  # not mapped yet
     # A Marketer maps the shop's "promotions" to bit 2; the contact's next push carries it,
     # though the shop has not changed that field since the last push.
@@ -235,7 +235,7 @@ def test_a_bit_the_mapping_starts_sending_goes_with_the_next_push(
                   "conversion": "permission", "options": {"bit": 2}}  # fmt: skip
     save_version(rows=[*current_version().rows, promotions], author=admin_user)
     upsert_contact(external_id="C-1", raw_fields={**ANNA, "promotions": True, "first_name": "A"})
-    push_outbox(client=client)
+    push_one_batch(client=client)
     assert promotions_in_spotler(spotler_sandbox) is True
     # The newsletter bit, mapped all along and unchanged in the shop, is not sent again.
     assert "Permission 1 not sent again" in SyncEvent.objects.first().answer
@@ -249,17 +249,17 @@ def promotions_in_spotler(sandbox) -> bool:
 def test_a_consent_change_made_while_its_contact_was_being_pushed_still_goes(
     client, spotler_sandbox
 ):
-    from sync.push import Outcome, settle_entries
+    from sync.push_claims import PushOutcome, settle_entries
 
     upsert_contact(external_id="C-1", raw_fields=ANNA)
-    push_outbox(client=client)
+    push_one_batch(client=client)
     # A push read the contact (newsletter: yes) and is still sending it when the customer
     # unsubscribes in the shop; the push then settles what it read.
     as_read = Contact.objects.get(external_id="C-1")
     upsert_contact(external_id="C-1", raw_fields={**ANNA, "newsletter": False})
-    settle_entries(token="", contact=as_read, outcome=Outcome(ok=True))
+    settle_entries(token="", contact=as_read, outcome=PushOutcome(ok=True))
 
-    push_outbox(client=client)
+    push_one_batch(client=client)
     assert newsletter_in_spotler(spotler_sandbox, "C-1") is False
 
 
@@ -273,7 +273,7 @@ def test_a_first_push_keeps_an_unsubscribe_spotler_held_before_the_shop_sent_the
     pull(client)
 
     upsert_contact(external_id="C-1", raw_fields=ANNA)
-    push_outbox(client=client)
+    push_one_batch(client=client)
 
     assert newsletter_in_spotler(spotler_sandbox, "C-1") is False
     assert "permission 1 kept off" in SyncEvent.objects.first().answer

@@ -34,7 +34,7 @@ from mapping.current import mapping_in_force
 from mapping.render import PERMISSIONS_PROPERTY, render_contact
 from mapping.source import source_fields_of
 from spotler.sandbox.handle import SandboxControlError
-from sync import push, runs
+from sync import push, push_requests, runs
 from sync.models import (
     OutboxEntry,
     OutboxStatus,
@@ -100,7 +100,7 @@ def shop_has(sandbox, count: int, *, unsubscribed: int) -> set[str]:
     step = count // unsubscribed
     gone = {f"C-{n}" for n in range(0, count, step)}
     OutboxEntry.objects.exclude(contact__external_id__in=gone).update(status=OutboxStatus.DONE)
-    while push.push_outbox() is not None:
+    while push.push_one_batch() is not None:
         pass
     for external_id in gone:
         sandbox.control("POST", f"contacts/{external_id}/unsubscribe", {"bit": 1})
@@ -165,7 +165,7 @@ def drain_outbox(sandbox) -> None:
     def ask_for_a_push() -> None:
         if time.monotonic() - asked[0] > 2:
             asked[0] = time.monotonic()
-            push.request_push()
+            push_requests.request_push()
 
     wait_for(outbox_settled, seconds=120, what="the outbox to drain", every=ask_for_a_push)
 

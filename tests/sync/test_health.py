@@ -19,7 +19,7 @@ from sync.models import (
     SyncRunStatus,
     SyncRunTrigger,
 )
-from sync.push import push_outbox
+from sync.push import push_one_batch
 from sync.ratelimit import throttle_until
 from sync.schedules import RESULT_HOOK
 
@@ -57,7 +57,7 @@ def test_health_counts_what_waits_and_how_long_pushes_took(spotler_client):
     assert health.pending == 2
     assert health.oldest_pending_age > timedelta(minutes=4)
 
-    push_outbox(client=spotler_client)
+    push_one_batch(client=spotler_client)
     health = read_health()
     assert health.pending == 0
     assert health.lag_p95 > 4 * 60  # C-2 waited five minutes before Spotler accepted it
@@ -70,7 +70,7 @@ def test_the_push_lag_shows_how_long_spotler_took_to_accept_the_change(
 ):
     upsert_contact(external_id="C-1", raw_fields=ANNA)
     spotler_sandbox.set(latency_ms=LATENCY_MS)
-    push_outbox(client=spotler_client)
+    push_one_batch(client=spotler_client)
 
     health = read_health()
     assert LATENCY_MS / 1000 <= health.lag_median < LATENCY_MS / 1000 + 5
@@ -83,7 +83,7 @@ def test_the_push_lag_shows_how_long_spotler_took_to_accept_the_change(
 def test_a_change_nothing_was_sent_for_adds_no_push_lag(db):
     contact = upsert_contact(external_id="C-1", raw_fields=ANNA).contact
     OutboxEntry.objects.filter(contact=contact).update(kind="anonymize", external_id="")
-    push_outbox()  # "already anonymized": no call to Spotler
+    push_one_batch()  # "already anonymized": no call to Spotler
 
     assert (read_health().lag_median, read_health().lag_p95) == (None, None)
 
@@ -205,14 +205,14 @@ def test_the_push_job_is_failing_while_spotler_takes_nothing_though_its_task_end
         # The scheduled task ends normally whatever its batches did (sync/tasks.py).
         now = timezone.now()
         Task.objects.create(
-            id=uuid.uuid4().hex, name=f"push-{now:%H%M%S%f}", func="sync.tasks.push_outbox",
-            hook=RESULT_HOOK, group="Push pending changes", started=now, stopped=now,
-            success=True, result="1 batch(es): 0 sent, 0 failed",
+            id=uuid.uuid4().hex, name=f"push-{now:%H%M%S%f}",
+            func="sync.tasks.push_pending_changes", hook=RESULT_HOOK, group="Push pending changes",
+            started=now, stopped=now, success=True, result="1 batch(es): 0 sent, 0 failed",
         )  # fmt: skip
 
     upsert_contact(external_id="C-1", raw_fields=ANNA)
     spotler_sandbox.set(error_rate=1.0)
-    failed = push_outbox(client=spotler_client)
+    failed = push_one_batch(client=spotler_client)
     push_task()
     assert failed.status == SyncRunStatus.FAILED
     job = schedule_row("Push pending changes")
@@ -230,13 +230,13 @@ def test_the_push_job_is_failing_while_spotler_takes_nothing_though_its_task_end
 
     spotler_sandbox.set(error_rate=0.0)
     OutboxEntry.objects.update(not_before=None)
-    pushed = push_outbox(client=spotler_client)
+    pushed = push_one_batch(client=spotler_client)
     job = schedule_row("Push pending changes")
     assert (job.label, job.last_success) == ("on time", pushed.finished_at)
 
     spotler_sandbox.set(error_rate=1.0)
     upsert_contact(external_id="C-2", raw_fields=ANNA | {"email": "b@example.nl"})
-    push_outbox(client=spotler_client)
+    push_one_batch(client=spotler_client)
     push_task()
     job = schedule_row("Push pending changes")
     assert (job.label, job.last_success) == ("failing", pushed.finished_at)
@@ -246,8 +246,9 @@ def test_the_push_job_counts_its_task_until_any_push_was_recorded(db):
     call_command("setup_schedules")
     now = timezone.now()
     Task.objects.create(
-        id=uuid.uuid4().hex, name="push-idle", func="sync.tasks.push_outbox", hook=RESULT_HOOK,
-        group="Push pending changes", started=now, stopped=now, success=True, result="0",
+        id=uuid.uuid4().hex, name="push-idle", func="sync.tasks.push_pending_changes",
+        hook=RESULT_HOOK, group="Push pending changes", started=now, stopped=now, success=True,
+        result="0",
     )  # fmt: skip
     job = schedule_row("Push pending changes")
     assert (job.label, job.last_success) == ("on time", now)

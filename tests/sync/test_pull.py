@@ -15,7 +15,7 @@ from contacts.models import Contact
 from mapping.versions import current_version, save_version
 from sync.models import PullWatermark, SpotlerConsent, SyncRunStatus, UnknownContact
 from sync.pull import apply_updates, back_rows, pull_updates, pull_updates_on_schedule
-from sync.push import push_outbox
+from sync.push import push_one_batch
 from tests.conftest import transactional
 
 ANNA = {"email": "anna@example.nl", "first_name": "Anna", "newsletter": True}
@@ -35,7 +35,7 @@ def pull(client):
 
 def pushed_contact(client, external_id="C-1", **fields):
     upsert_contact(external_id=external_id, raw_fields={**ANNA, **fields})
-    push_outbox(client=client)
+    push_one_batch(client=client)
 
 
 def test_our_own_pushes_come_back_as_echoes_and_are_ignored(client):
@@ -69,7 +69,7 @@ def test_an_unsubscribe_in_spotler_reaches_the_feed_and_the_next_push_keeps_it(
 
     # The shop, not having read the feed, sends its stale "newsletter: true" with another edit.
     upsert_contact(external_id="C-1", raw_fields={**ANNA, "first_name": "Anne"})
-    push_outbox(client=client)
+    push_one_batch(client=client)
     held = spotler_sandbox.contact("C-1")["properties"]
     assert held["firstName"] == "Anne"
     assert {p["bit"]: p["enabled"] for p in held["permissions"]}[1] is False
@@ -139,7 +139,7 @@ def test_a_page_of_sixty_updates_is_applied_in_a_handful_of_statements(
     ids = [f"C-{n}" for n in range(60)]
     for external_id in ids:
         upsert_contact(external_id=external_id, raw_fields={**ANNA, "email": f"{external_id}@x.nl"})
-    push_outbox(client=client)
+    push_one_batch(client=client)
     pull(client)  # Spotler's state as our push left it: echoes
     edits = [{"externalId": i, "properties": {"firstName": f"Ann {i}"}} for i in ids]
     edits[0]["properties"]["permissions"] = [{"bit": 1, "enabled": False}]

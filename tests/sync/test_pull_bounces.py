@@ -23,7 +23,7 @@ from sync.models import (
     UnknownContact,
 )
 from sync.pull_bounces import pull_bounces, pull_bounces_on_schedule
-from sync.push import push_outbox
+from sync.push import push_one_batch
 from sync.runs import start_run
 from sync.schedules import scheduled_jobs
 
@@ -39,7 +39,7 @@ def pull(client, *, hours: float = 1):
 
 def pushed_contact(client, external_id="C-1", **fields):
     upsert_contact(external_id=external_id, raw_fields={**ANNA, **fields})
-    push_outbox(client=client)
+    push_one_batch(client=client)
 
 
 def bounce(sandbox, reference="C-1", **body):

@@ -9,7 +9,7 @@ from contacts.ingest import erase_contact, inactivate_contact, upsert_contact
 from contacts.models import Contact, SyncStatus
 from mapping.versions import current_version, save_version
 from sync.models import OutboxEntry, OutboxStatus, SpotlerConsent, SyncEvent
-from sync.push import push_outbox
+from sync.push import push_one_batch
 from tests.conftest import transactional
 
 ANNA = {"email": "anna@example.nl", "first_name": "Anna", "last_name": "de Vries",
@@ -33,7 +33,7 @@ def spotler_holds(sandbox, external_id: str) -> dict:
 
 def test_a_contact_accepted_from_the_shop_reaches_spotler_through_the_mapping(sandbox, client):
     upsert_contact(external_id="C-1", raw_fields=ANNA)
-    run = push_outbox(client=client)
+    run = push_one_batch(client=client)
     assert (run.sent, run.failed) == (1, 0)
     held = spotler_holds(sandbox, "C-1")
     assert held["properties"]["firstName"] == "Anna"
@@ -50,7 +50,7 @@ def test_a_contact_accepted_from_the_shop_reaches_spotler_through_the_mapping(sa
 def test_several_pending_changes_of_one_contact_become_one_call(sandbox, client):
     for name in ("Ann", "Anne", "Anna"):
         upsert_contact(external_id="C-1", raw_fields={**ANNA, "first_name": name})
-    push_outbox(client=client)
+    push_one_batch(client=client)
     assert sandbox.requests()["POST contact"] == {"204": 1}
     assert spotler_holds(sandbox, "C-1")["properties"]["firstName"] == "Anna"
 
@@ -62,7 +62,7 @@ def test_a_value_spotler_refuses_fails_visibly_with_spotlers_reason_and_is_kept(
             "type": "postcode"}]  # fmt: skip
     save_version(rows=rows, author=admin_user)
     upsert_contact(external_id="C-2", raw_fields={**ANNA, "postcode": "not a postcode"})
-    run = push_outbox(client=client)
+    run = push_one_batch(client=client)
     assert run.failed == 1
     contact = Contact.objects.get(external_id="C-2")
     assert contact.sync_status == SyncStatus.FAILED
@@ -73,7 +73,7 @@ def test_a_value_spotler_refuses_fails_visibly_with_spotlers_reason_and_is_kept(
 def test_a_spotler_outage_leaves_the_change_pending_with_a_later_retry(sandbox, client):
     upsert_contact(external_id="C-3", raw_fields=ANNA)
     sandbox.set(error_rate=1.0)
-    run = push_outbox(client=client)
+    run = push_one_batch(client=client)
     assert (run.sent, run.failed) == (0, 0)
     entry = OutboxEntry.objects.get(contact__external_id="C-3")
     assert entry.status == OutboxStatus.PENDING
@@ -81,11 +81,11 @@ def test_a_spotler_outage_leaves_the_change_pending_with_a_later_retry(sandbox, 
     assert entry.not_before > timezone.now()
     assert "it will be tried again" in entry.last_error
     assert Contact.objects.get(external_id="C-3").sync_status == SyncStatus.PENDING
-    assert push_outbox(client=client) is None  # not before its time
+    assert push_one_batch(client=client) is None  # not before its time
 
     sandbox.set(error_rate=0.0)
     OutboxEntry.objects.update(not_before=None)
-    assert push_outbox(client=client).sent == 1
+    assert push_one_batch(client=client).sent == 1
     assert Contact.objects.get(external_id="C-3").sync_status == SyncStatus.SYNCED
 
 
@@ -99,20 +99,20 @@ def test_retries_wait_as_sync_push_backoff_seconds_says_the_last_wait_repeating(
     for _ in range(3):
         OutboxEntry.objects.update(not_before=None)
         before = timezone.now()
-        push_outbox(client=client)
+        push_one_batch(client=client)
         waits.append(round((OutboxEntry.objects.get().not_before - before).total_seconds()))
     assert waits == [5, 60, 60]
 
 
 def test_a_push_never_switches_on_a_permission_the_contact_switched_off_in_spotler(sandbox, client):
     upsert_contact(external_id="C-4", raw_fields=ANNA)
-    push_outbox(client=client)
+    push_one_batch(client=client)
     sandbox.control("POST", "contacts/C-4/unsubscribe", json={"bit": 1})
     contact = Contact.objects.get(external_id="C-4")
     SpotlerConsent.objects.create(contact=contact, bit=1, enabled=False, changed_at=timezone.now())
 
     upsert_contact(external_id="C-4", raw_fields={**ANNA, "first_name": "Annie"})
-    push_outbox(client=client)
+    push_one_batch(client=client)
     held = spotler_holds(sandbox, "C-4")
     assert held["properties"]["firstName"] == "Annie"
     assert {p["bit"]: p["enabled"] for p in held["properties"]["permissions"]}[1] is False
@@ -122,9 +122,9 @@ def test_a_push_never_switches_on_a_permission_the_contact_switched_off_in_spotl
 
 def test_a_deleted_customer_is_anonymized_in_spotler(sandbox, client):
     upsert_contact(external_id="C-5", raw_fields=ANNA)
-    push_outbox(client=client)
+    push_one_batch(client=client)
     erase_contact(external_id="C-5")
-    push_outbox(client=client)
+    push_one_batch(client=client)
     held = spotler_holds(sandbox, "C-5")
     assert held["anonymized"] is True
     assert "anna@example.nl" not in str(held)
@@ -136,7 +136,7 @@ def test_a_deleted_customer_is_anonymized_in_spotler(sandbox, client):
 def test_an_inactivated_customer_is_blacklisted_in_spotler(sandbox, client):
     upsert_contact(external_id="C-6", raw_fields=ANNA)
     inactivate_contact(external_id="C-6")
-    push_outbox(client=client)
+    push_one_batch(client=client)
     assert spotler_holds(sandbox, "C-6")["blacklisted"] is True
     assert Contact.objects.get(external_id="C-6").sync_status == SyncStatus.INACTIVE
     # Sent before the blacklisting, the upsert switched no permission on: had the blacklisting
@@ -151,7 +151,7 @@ def test_a_contact_without_a_valid_email_is_not_sent_and_says_why(sandbox, clien
     rows = [r for r in current_version().rows if r["property"] != "email"]
     rows.insert(0, {"source_fields": ["missing"], "property": "email", "type": "email"})
     save_version(rows=rows, author=admin_user)
-    push_outbox(client=client)
+    push_one_batch(client=client)
     contact = Contact.objects.get(external_id="C-7")
     assert contact.sync_status == SyncStatus.FAILED
     assert "Spotler needs an e-mail" in contact.sync_error
@@ -163,9 +163,9 @@ def test_a_claim_left_by_a_dead_worker_is_taken_over_after_its_lease(sandbox, cl
     OutboxEntry.objects.update(
         status=OutboxStatus.IN_FLIGHT, claim="dead", claimed_at=timezone.now()
     )
-    assert push_outbox(client=client) is None  # still leased
+    assert push_one_batch(client=client) is None  # still leased
     OutboxEntry.objects.update(claimed_at=timezone.now() - timezone.timedelta(minutes=11))
-    assert push_outbox(client=client).sent == 1
+    assert push_one_batch(client=client).sent == 1
 
 
 @transactional
@@ -180,7 +180,7 @@ def test_two_workers_pushing_at_once_never_push_one_contact_twice(sandbox, catal
     claimed: list[list[int]] = []
 
     def worker():
-        from sync.push import claim_contacts
+        from sync.push_claims import claim_contacts
 
         for _ in range(10):
             _token, ids = claim_contacts(limit=5)
@@ -231,7 +231,7 @@ def test_a_change_accepted_through_the_api_reaches_spotler_within_seconds_on_the
 def test_a_burst_of_changes_goes_a_hundred_contacts_a_call(sandbox, client):
     for n in range(150):
         upsert_contact(external_id=f"B-{n}", raw_fields={**ANNA, "email": f"b{n}@example.nl"})
-    run = push_outbox(client=client)
+    run = push_one_batch(client=client)
     assert (run.sent, run.failed) == (150, 0)
     assert sandbox.requests()["POST contact/list"] == {"200": 2}
     assert "POST contact" not in sandbox.requests()
@@ -249,7 +249,7 @@ def test_in_a_burst_the_contact_spotler_refuses_fails_alone_with_spotlers_reason
         postcode = "not a postcode" if n == 5 else "3511 AB"
         upsert_contact(external_id=f"B-{n}", raw_fields={**ANNA, "email": f"b{n}@example.nl",
                                                         "postcode": postcode})  # fmt: skip
-    run = push_outbox(client=client)
+    run = push_one_batch(client=client)
     assert (run.sent, run.failed) == (11, 1)
     failed = Contact.objects.get(sync_status=SyncStatus.FAILED)
     assert failed.external_id == "B-5"

@@ -8,7 +8,7 @@ from contacts.ingest import upsert_contact
 from contacts.models import Contact, SyncStatus
 from mapping.versions import current_version, save_version
 from sync.models import OutboxEntry, OutboxStatus, SyncRunStatus
-from sync.push import BATCH_THRESHOLD, push_outbox
+from sync.push import BATCH_THRESHOLD, push_one_batch
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def test_a_batch_spotler_refused_entirely_while_down_fails_saying_when_it_is_ret
     make_contacts(3)
     spotler_sandbox.set(error_rate=1.0, error_statuses=[503])
 
-    run = push_outbox(client=client)
+    run = push_one_batch(client=client)
 
     assert run.status == SyncRunStatus.FAILED
     assert (run.sent, run.failed, run.skipped) == (0, 0, 3)
@@ -49,7 +49,7 @@ def test_a_burst_sent_in_batches_that_spotler_refused_fails_too(client, spotler_
     make_contacts(BATCH_THRESHOLD + 2)
     spotler_sandbox.set(error_rate=1.0, error_statuses=[503])
 
-    run = push_outbox(client=client)
+    run = push_one_batch(client=client)
 
     assert "POST contact/list" in spotler_sandbox.requests()
     assert run.status == SyncRunStatus.FAILED
@@ -60,7 +60,7 @@ def test_a_single_contact_refused_while_spotler_is_down_is_named_alone(client, s
     make_contacts(1)
     spotler_sandbox.set(error_rate=1.0, error_statuses=[503])
 
-    run = push_outbox(client=client)
+    run = push_one_batch(client=client)
 
     assert run.status == SyncRunStatus.FAILED
     assert run.error.startswith(
@@ -72,7 +72,7 @@ def test_a_batch_that_got_some_contacts_through_still_succeeded(client, spotler_
     make_contacts(3)
     spotler_sandbox.control("POST", "burst429", json={"count": 1})  # the first call gets a 429
 
-    run = push_outbox(client=client)
+    run = push_one_batch(client=client)
 
     assert run.status == SyncRunStatus.SUCCEEDED
     assert run.error == ""
@@ -88,7 +88,7 @@ def test_a_batch_whose_contacts_could_not_go_for_good_succeeded_in_reporting_the
     rows.insert(0, {"source_fields": ["missing"], "property": "email", "type": "email"})
     save_version(rows=rows, author=admin_user)
 
-    run = push_outbox(client=client)
+    run = push_one_batch(client=client)
 
     assert run.status == SyncRunStatus.SUCCEEDED
     assert run.failed == 2

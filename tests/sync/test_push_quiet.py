@@ -11,7 +11,7 @@ from contacts.ingest import upsert_contact
 from contacts.models import Contact, SyncStatus, TokenScope
 from contacts.tokens import create_api_token
 from spotler.sandbox.handle import SandboxControlError
-from sync import push
+from sync import push, push_requests
 from tests.conftest import transactional
 from tests.queue_cluster import running_cluster
 from tests.spotlersync.test_home import wait_for
@@ -40,28 +40,28 @@ def test_edits_right_after_a_push_wait_out_the_quiet_period_then_go_once(
     quiet, spotler_sandbox, spotler_client
 ):
     upsert_contact(external_id="C-1", raw_fields=ANNA)
-    assert push.push_outbox(client=spotler_client).sent == 1  # the first edit goes at once
+    assert push.push_one_batch(client=spotler_client).sent == 1  # the first edit goes at once
     for name in ("Ann", "Anne", "Annie"):
         upsert_contact(external_id="C-1", raw_fields={**ANNA, "first_name": name})
 
-    assert push.push_outbox(client=spotler_client) is None  # held back
-    assert push.wait_for_held_contacts() is True  # sleeps until the quiet period is over
-    assert push.push_outbox(client=spotler_client).sent == 1
+    assert push.push_one_batch(client=spotler_client) is None  # held back
+    assert push_requests.wait_for_held_contacts() is True  # sleeps until the quiet period is over
+    assert push.push_one_batch(client=spotler_client).sent == 1
 
     assert upserts_of(spotler_sandbox) == 2
     assert spotler_sandbox.contact("C-1")["properties"]["firstName"] == "Annie"
-    assert push.wait_for_held_contacts() is False  # nothing left to wait for
+    assert push_requests.wait_for_held_contacts() is False  # nothing left to wait for
 
 
 def test_another_contact_is_not_held_back_by_one_in_its_quiet_period(
     quiet, spotler_sandbox, spotler_client
 ):
     upsert_contact(external_id="C-1", raw_fields=ANNA)
-    push.push_outbox(client=spotler_client)
+    push.push_one_batch(client=spotler_client)
     upsert_contact(external_id="C-1", raw_fields={**ANNA, "first_name": "Ann"})
     upsert_contact(external_id="C-2", raw_fields={**ANNA, "email": "bram@example.nl"})
 
-    run = push.push_outbox(client=spotler_client)
+    run = push.push_one_batch(client=spotler_client)
 
     assert run.sent == 1
     assert spotler_sandbox.contact("C-2")["properties"]["email"] == "bram@example.nl"
@@ -72,16 +72,16 @@ def test_one_push_task_waits_for_held_contacts_and_the_others_end(
     quiet, spotler_sandbox, spotler_client
 ):
     upsert_contact(external_id="C-1", raw_fields=ANNA)
-    push.push_outbox(client=spotler_client)
+    push.push_one_batch(client=spotler_client)
     upsert_contact(external_id="C-1", raw_fields={**ANNA, "first_name": "Ann"})
     others = []
     waited = []
 
     def sleep(seconds: float) -> None:
         waited.append(seconds)
-        others.append(push.wait_for_held_contacts())  # another task, while this one waits
+        others.append(push_requests.wait_for_held_contacts())  # another task, while this one waits
 
-    assert push.wait_for_held_contacts(sleep=sleep) is True
+    assert push_requests.wait_for_held_contacts(sleep=sleep) is True
     assert others == [False]
     assert 0 < waited[0] <= QUIET_SECONDS + 0.05
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from contacts.ingest import upsert_contact
 from contacts.models import Contact, SyncStatus
-from sync import backfill, runs, tasks
+from sync import backfill, runs, spotler_connection, tasks
 from sync.models import (
     BackfillChunk,
     ChunkStatus,
@@ -23,7 +23,7 @@ from sync.models import (
     SyncRunStatus,
     SyncRunTrigger,
 )
-from sync.push import PUSH_REQUEST_KEY
+from sync.push_requests import PUSH_REQUEST_KEY
 from tests.conftest import transactional
 from tests.sync.test_backfill import shop_has
 
@@ -75,7 +75,7 @@ def test_a_chunk_sent_slowly_keeps_its_claim_and_the_run_its_heartbeat(sandbox, 
     BackfillChunk.objects.filter(pk=chunk.pk).update(claimed_at=timezone.now() - LONG_AGO)
 
     result = backfill.send_chunk(
-        run, chunk.contact_ids, client=backfill.spotler_client(),
+        run, chunk.contact_ids, client=spotler_connection.spotler_client(),
         mapping=backfill.mapping_in_force(), hold=chunk.claim, chunk_id=chunk.pk,
     )  # fmt: skip
 
@@ -166,18 +166,18 @@ def test_a_push_task_stops_in_time_and_a_held_change_still_goes_after(
     settings.SYNC_PUSH_QUIET_SECONDS = 1.0
     monkeypatch.setattr(tasks, "PUSH_DRAIN_SECONDS", 0)  # as if it had drained for a minute
     upsert_contact(external_id="C-1", raw_fields=ANNA)
-    tasks.push_outbox()
+    tasks.push_pending_changes()
     upsert_contact(external_id="C-1", raw_fields={**ANNA, "first_name": "Ann"})  # held
     upsert_contact(external_id="C-2", raw_fields={**ANNA, "email": "bram@example.nl"})
     cache.set(PUSH_REQUEST_KEY, 1, timeout=60)  # a change asked for a task meanwhile
 
-    assert "the rest goes next" in tasks.push_outbox()
+    assert "the rest goes next" in tasks.push_pending_changes()
 
     assert Contact.objects.get(external_id="C-2").sync_status == SyncStatus.SYNCED
     assert Contact.objects.get(external_id="C-1").sync_status == SyncStatus.PENDING
     assert cache.get(PUSH_REQUEST_KEY) is None  # the next change queues a task at once
     time.sleep(1.1)
-    tasks.push_outbox()  # the next task (or the 1-minute schedule)
+    tasks.push_pending_changes()  # the next task (or the 1-minute schedule)
     assert sandbox.contact("C-1")["properties"]["firstName"] == "Ann"
 
 

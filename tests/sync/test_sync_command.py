@@ -17,7 +17,8 @@ from contacts.feed import read_changes
 from contacts.ingest import upsert_contact
 from sync import tasks
 from sync.models import SyncRun, SyncRunKind, SyncRunStatus, SyncRunTrigger
-from sync.push import PUSH_REQUEST_KEY, push_outbox
+from sync.push import push_one_batch
+from sync.push_requests import PUSH_REQUEST_KEY
 from sync.runs import start_run
 from tests import queue_cluster
 from tests.conftest import transactional
@@ -64,7 +65,7 @@ def test_sync_pull_updates_reads_the_window_given_and_brings_a_spotler_edit_back
     sandbox, spotler_client
 ):
     quietly_upsert("C-1")
-    push_outbox(client=spotler_client)
+    push_one_batch(client=spotler_client)
     sandbox.control("POST", "contacts/C-1/edit", json={"properties": {"firstName": "Ann"}})
     since = (timezone.now() - timedelta(minutes=30)).isoformat()
     until = (timezone.now() + timedelta(seconds=5)).isoformat()
@@ -82,7 +83,7 @@ def test_sync_pull_updates_reads_the_window_given_and_brings_a_spotler_edit_back
 @transactional
 def test_sync_pull_bounces_reads_the_window_given_and_brings_a_bounce_back(sandbox, spotler_client):
     quietly_upsert("C-1")
-    push_outbox(client=spotler_client)
+    push_one_batch(client=spotler_client)
     sandbox.control("POST", "contacts/C-1/bounce", json={"type": "SOFTBOUNCE"})
     since = (timezone.now() - timedelta(minutes=30)).isoformat()
     until = (timezone.now() + timedelta(seconds=5)).isoformat()
@@ -142,7 +143,7 @@ def test_a_pull_by_default_reads_the_last_hour_up_to_a_change_made_a_moment_ago(
 ):
     settings.SPOTLER_BASE_URL = sandbox.base_url
     quietly_upsert("C-1")
-    push_outbox(client=spotler_client)
+    push_one_batch(client=spotler_client)
     sandbox.control("POST", "contacts/C-1/edit", json={"properties": {"firstName": "Ann"}})
     run = start_run(kind=SyncRunKind.PULL_UPDATES, trigger=SyncRunTrigger.COMMAND)
     assert run.window_end - run.window_start == timedelta(hours=1)

@@ -3,14 +3,14 @@ from django.urls import reverse
 from contacts.ingest import erase_contact, upsert_contact
 from contacts.models import Contact
 from sync.models import OutboxEntry, OutboxStatus
-from sync.push import push_outbox
+from sync.push import push_one_batch
 
 ANNA = {"email": "anna@example.nl", "first_name": "Anna"}
 
 
 def test_the_contact_page_shows_what_was_sent_and_spotlers_answer(client, marketer, spotler_client):
     upsert_contact(external_id="C-1", raw_fields=ANNA)
-    push_outbox(client=spotler_client)
+    push_one_batch(client=spotler_client)
     client.force_login(marketer)
     html = client.get(reverse("contacts:contact-detail", args=["C-1"])).content.decode()
     assert 'data-testid="sync-timeline"' in html
@@ -29,7 +29,7 @@ def test_a_failed_contact_can_be_retried_by_an_admin(client, admin_user, spotler
     response = client.post(reverse("sync:contact-push", args=["C-2"]), follow=True)
     assert "Queued: the contact goes to Spotler" in response.content.decode()
     assert OutboxEntry.objects.filter(status=OutboxStatus.FAILED).count() == 0
-    push_outbox(client=spotler_client)
+    push_one_batch(client=spotler_client)
     assert Contact.objects.get(external_id="C-2").sync_status == "synced"
 
 

@@ -1,0 +1,127 @@
+"""Claiming outbox rows for a push, and settling them with what Spotler answered.
+
+A push worker claims a contact's pending entries with a token (`claim_contacts`), so no other
+worker sends the same contact at the same moment; after the call it settles them
+(`settle_entries`): done, failed, or pending again with a backoff. A claim older than LEASE
+belonged to a worker that died and is released.
+"""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from contacts.models import Contact, SyncStatus
+from sync.models import OutboxEntry, OutboxStatus
+from sync.push_requests import quiet_period
+
+LEASE = timedelta(minutes=10)  # an in-flight claim older than this belonged to a dead worker
+
+
+@dataclass
+class PushOutcome:
+    """What became of one contact's push: what settling its claimed entries writes."""
+
+    ok: bool
+    transient: bool = False
+    skipped: bool = False
+    answer: str = ""
+    payload: dict = field(default_factory=dict)
+    # Made right after Spotler's answer; a batch's outcomes are settled after its last call.
+    answered_at: datetime = field(default_factory=timezone.now)
+
+
+def claim_contacts(*, limit: int) -> tuple[str, list[int]]:
+    """Take the oldest ready contacts no other worker holds; (claim token, contact ids).
+
+    A contact claimed less than SYNC_PUSH_QUIET_SECONDS ago is held back until that long after
+    its claim (the push task waits for it: `wait_for_held_contacts`), so edits that keep coming
+    while it is pushed go in one more call, with its latest state, instead of one call each.
+    """
+    now = timezone.now()
+    OutboxEntry.objects.filter(status=OutboxStatus.IN_FLIGHT, claimed_at__lt=now - LEASE).update(
+        status=OutboxStatus.PENDING, claim=""
+    )
+    ready = OutboxEntry.objects.pending().filter(
+        Q(not_before__isnull=True) | Q(not_before__lte=now)
+    )
+    candidates = list(
+        dict.fromkeys(ready.order_by("id").values_list("contact_id", flat=True)[: limit * 4])
+    )[:limit]
+    if not candidates:
+        return "", []
+    token = uuid.uuid4().hex
+    with transaction.atomic():
+        # PostgreSQL: rows another worker is claiming right now are skipped, not waited for.
+        locked = list(
+            Contact.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=candidates)
+            .values_list("pk", flat=True)
+        )
+        busy = set(
+            OutboxEntry.objects.filter(contact_id__in=locked)
+            .filter(Q(status=OutboxStatus.IN_FLIGHT) | Q(claimed_at__gt=now - quiet_period()))
+            .values_list("contact_id", flat=True)
+        )
+        mine = [pk for pk in locked if pk not in busy]
+        OutboxEntry.objects.filter(contact_id__in=mine, status=OutboxStatus.PENDING).update(
+            status=OutboxStatus.IN_FLIGHT, claimed_at=now, claim=token
+        )
+    return token, mine
+
+
+def settle_entries(*, token: str, contact: Contact, outcome: PushOutcome) -> None:
+    """Write the outcome on the claimed entries and the contact, in one transaction."""
+    now = timezone.now()
+    entries = OutboxEntry.objects.filter(
+        claim=token, contact=contact, status=OutboxStatus.IN_FLIGHT
+    )
+    with transaction.atomic():
+        if outcome.ok:
+            # Skipped (nothing to send) is done but was never accepted by Spotler: no lag.
+            accepted_at = None if outcome.skipped else outcome.answered_at
+            entries.update(
+                status=OutboxStatus.DONE, last_error="", claim="", accepted_at=accepted_at
+            )
+        elif outcome.transient:
+            attempts = max(entries.values_list("attempts", flat=True), default=0) + 1
+            wait = backoff(attempts)
+            entries.update(
+                status=OutboxStatus.PENDING, claim="", attempts=attempts,
+                last_error=outcome.answer, not_before=now + wait,
+            )  # fmt: skip
+        else:
+            entries.update(status=OutboxStatus.FAILED, last_error=outcome.answer, claim="")
+        _update_contact_state(contact, outcome=outcome, now=now)
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait after the `attempts`-th transient failure in a row (even after the client's
+    own retries), from SYNC_PUSH_BACKOFF_SECONDS; the last wait repeats."""
+    waits = settings.SYNC_PUSH_BACKOFF_SECONDS
+    return timedelta(seconds=waits[min(attempts, len(waits)) - 1])
+
+
+def _update_contact_state(contact: Contact, *, outcome: PushOutcome, now: datetime) -> None:
+    if outcome.transient:
+        return  # still pending; the entry carries the reason and the next try
+    if not outcome.ok:
+        status, error = SyncStatus.FAILED, outcome.answer
+    elif contact.erased_at:
+        status, error = SyncStatus.ANONYMIZED, ""
+    elif contact.inactivated_at:
+        status, error = SyncStatus.INACTIVE, ""
+    else:
+        status, error = SyncStatus.SYNCED, ""
+    # Only if no newer change arrived meanwhile: that one is still to be pushed.
+    still_pending = OutboxEntry.objects.filter(
+        contact=contact, status=OutboxStatus.PENDING
+    ).exists()
+    if still_pending and outcome.ok:
+        status = SyncStatus.PENDING
+    accepted = {"synced_at": now, "pushed_changed_at": contact.changed_at} if outcome.ok else {}
+    Contact.objects.filter(pk=contact.pk).update(sync_status=status, sync_error=error, **accepted)
