@@ -41,6 +41,7 @@ from sync.models import (
     SyncRunTrigger,
     UnknownContact,
 )
+from sync.paged_pull import pull_pages
 from sync.spotler_connection import spotler_client
 
 # Spotler documents no maximum (spotler-api.md §2.7; the sandbox allows 1,000). At the rate limit
@@ -68,42 +69,28 @@ def pull_updates(
     trigger: str = SyncRunTrigger.SCHEDULE,
     run: SyncRun | None = None,
 ) -> SyncRun:
-    """Read `contact/updates/list` over [since, until] and apply every change once."""
-    now = timezone.now()
-    run = run or SyncRun.objects.create(kind=SyncRunKind.PULL_UPDATES, trigger=trigger)
-    SyncRun.objects.filter(pk=run.pk).update(
-        status=SyncRunStatus.RUNNING, started_at=now, heartbeat_at=now,
-        window_start=since, window_end=until,
-    )  # fmt: skip
-    run.refresh_from_db()
+    """Read `contact/updates/list` over [since, until] and apply every change once.
+
+    Counts on the run: done = updated contacts read, sent = those with changes to report,
+    skipped = the rest (nothing new, our own echo, or a contact the ledger does not know).
+    """
     client = client or spotler_client()
     version = current_version()
     rows = back_rows(version.rows)
-    try:
-        after = run.checkpoint.get("after")
-        for page in client.iter_updated_contact_pages(
+
+    def read_pages(after: str | None) -> Iterator[spotler.Page]:
+        return client.iter_updated_contact_pages(
             since=since, until=until, page_size=PAGE_SIZE, after=after
-        ):
-            counted = Counter(
-                apply_updates(
-                    page.items, rows=rows, email_owned=version.email_owned_by_linked_system, run=run
-                )
-            )
-            run.sent += counted["sent"]
-            run.skipped += counted["skipped"]
-            run.done += len(page.items)
-            run.checkpoint = {"after": page.after} if page.after is not None else {}
-            run.heartbeat_at = timezone.now()
-            run.save(
-                update_fields=["done", "sent", "skipped", "failed", "checkpoint", "heartbeat_at"]
-            )
-    except spotler.SpotlerError as error:
-        run.status, run.error = SyncRunStatus.FAILED, str(error)
-    else:
-        run.status = SyncRunStatus.SUCCEEDED
-    run.finished_at = timezone.now()
-    run.save()
-    return run
+        )
+
+    def apply_page(items: list[spotler.Contact], run: SyncRun) -> Counter:
+        email_owned = version.email_owned_by_linked_system
+        return Counter(apply_updates(items, rows=rows, email_owned=email_owned, run=run))
+
+    return pull_pages(
+        run, kind=SyncRunKind.PULL_UPDATES, trigger=trigger, since=since, until=until,
+        read_pages=read_pages, apply_page=apply_page,
+    )  # fmt: skip
 
 
 def first_window() -> timedelta:
@@ -150,14 +137,6 @@ def back_rows(rows: list[dict]) -> list[BackRow]:
             bit = int(row["options"]["bit"])
         found.append(BackRow(row["property"], row["source_fields"][0], bit))
     return found
-
-
-def apply_update(
-    item: spotler.Contact, *, rows: list[BackRow], email_owned: bool, run: SyncRun
-) -> str:
-    """Apply one updated contact; returns which run counter it adds to (sent/skipped)."""
-    [counted] = apply_updates([item], rows=rows, email_owned=email_owned, run=run)
-    return counted
 
 
 def apply_updates(

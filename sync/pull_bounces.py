@@ -7,6 +7,8 @@ make it one row, and only the first reading of it is applied.
 """
 
 import logging
+from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -18,7 +20,6 @@ import spotler
 from bounces.models import Bounce, BounceKind
 from contacts.feed import publish_change
 from contacts.models import ChangeKind, Contact, hash_external_id
-from sync.explain import explain
 from sync.models import (
     PullWatermark,
     SyncEvent,
@@ -29,12 +30,12 @@ from sync.models import (
     SyncRunTrigger,
     UnknownContact,
 )
+from sync.paged_pull import pull_pages
 from sync.spotler_connection import spotler_client
 
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
-COUNTERS = ["done", "sent", "skipped", "failed"]
 
 # The very first bounce pull reads one day back: old bounces would flood the inbox and the feed
 # (unlike permissions, they do not decide what a push may send).
@@ -54,30 +55,18 @@ def pull_bounces(
     Counts on the run: done = bounces read, sent = new bounces applied, skipped = bounces
     already applied (or of contacts the ledger does not know), failed = bounces without a date.
     """
-    run = _start(run, since=since, until=until, trigger=trigger)
     client = client or spotler_client()
-    status, error = SyncRunStatus.SUCCEEDED, ""
-    try:
-        pages = client.iter_bounce_pages(
-            since=since, until=until, page_size=PAGE_SIZE, after=run.checkpoint.get("after")
-        )
-        for page in pages:
-            for item in page.items:
-                counted = apply_bounce(item, run=run)
-                setattr(run, counted, getattr(run, counted) + 1)
-                run.done += 1
-            run.checkpoint = {"after": page.after} if page.after is not None else {}
-            run.heartbeat_at = timezone.now()
-            run.save(update_fields=[*COUNTERS, "checkpoint", "heartbeat_at"])
-            if SyncRun.objects.filter(pk=run.pk, cancel_requested=True).exists():
-                status = SyncRunStatus.CANCELLED
-                break
-    except spotler.SpotlerError as failure:
-        status, error = SyncRunStatus.FAILED, explain(failure)
-    run.status, run.error, run.finished_at = status, error, timezone.now()
-    # Not a full save: a cancel requested meanwhile (from the dashboard) must not be undone.
-    run.save(update_fields=["status", "error", "finished_at", *COUNTERS])
-    return run
+
+    def read_pages(after: str | None) -> Iterator[spotler.Page]:
+        return client.iter_bounce_pages(since=since, until=until, page_size=PAGE_SIZE, after=after)
+
+    def apply_page(items: list[spotler.Bounce], run: SyncRun) -> Counter:
+        return Counter(apply_bounce(item, run=run) for item in items)
+
+    return pull_pages(
+        run, kind=SyncRunKind.PULL_BOUNCES, trigger=trigger, since=since, until=until,
+        read_pages=read_pages, apply_page=apply_page,
+    )  # fmt: skip
 
 
 def pull_bounces_on_schedule(*, client: spotler.SpotlerClient | None = None) -> SyncRun:
@@ -141,17 +130,6 @@ def record_unknown(external_id: str, *, source: str) -> None:
     )
     if not updated:
         UnknownContact.objects.get_or_create(external_id=external_id, defaults={"source": source})
-
-
-def _start(run: SyncRun | None, *, since: datetime, until: datetime, trigger: str) -> SyncRun:
-    now = timezone.now()
-    run = run or SyncRun.objects.create(kind=SyncRunKind.PULL_BOUNCES, trigger=trigger)
-    SyncRun.objects.filter(pk=run.pk).update(
-        status=SyncRunStatus.RUNNING, started_at=run.started_at or now, heartbeat_at=now,
-        window_start=since, window_end=until,
-    )  # fmt: skip
-    run.refresh_from_db()
-    return run
 
 
 def _erased(external_id: str) -> bool:

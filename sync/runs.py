@@ -17,6 +17,7 @@ from django_q.tasks import async_task
 from mapping import catalogue
 from sync import backfill, pull, pull_bounces, push, tasks
 from sync.models import SyncRun, SyncRunKind, SyncRunStatus, SyncRunTrigger
+from sync.run_state import cancel_requested, finish_run
 
 STARTABLE = (
     SyncRunKind.PUSH,
@@ -121,8 +122,9 @@ def clean_filters(filters: dict | None) -> dict:
 
 
 def cancel_run(run: SyncRun) -> bool:
-    """Ask the run to stop; a queued run ends at once, a running one after its current step.
-    False if the run had already ended."""
+    """Ask the run to stop; a queued run ends at once, a running one after its current step
+    (a push after its batch, a backfill after its chunk, a pull after its page: what a pull
+    applied stays applied, and another pull reads the same again). False if it had ended."""
     if run.status in FINISHED:
         return False
     SyncRun.objects.filter(pk=run.pk).update(cancel_requested=True)
@@ -138,9 +140,7 @@ def execute_run(run_id: int, *, slice_seconds: float | None = None) -> SyncRun |
     A backfill with `slice_seconds` works one slice and queues the next (sync/backfill.py)."""
     if not claim_run(run_id):
         return None
-    # cancel_requested is left unloaded: a full save() of the run (sync/pull.py ends with one)
-    # then leaves it as it is in the database, so a cancel asked for meanwhile is not undone.
-    run = SyncRun.objects.defer("cancel_requested").get(pk=run_id)
+    run = SyncRun.objects.get(pk=run_id)
     try:
         if run.kind == SyncRunKind.PUSH:
             push_until_empty(run)
@@ -164,17 +164,7 @@ def execute_run(run_id: int, *, slice_seconds: float | None = None) -> SyncRun |
             counters=run.kind != SyncRunKind.BACKFILL,
         )
         raise
-    if run.kind in PULLS:
-        end_cancelled_pull(run_id)
     return SyncRun.objects.get(pk=run_id)
-
-
-def end_cancelled_pull(run_id: int) -> None:
-    """A pull does not stop halfway; one cancelled while it ran ends CANCELLED once it is done.
-    What it applied stays applied: a pull is idempotent, another one reads the same again."""
-    SyncRun.objects.filter(pk=run_id, cancel_requested=True, status=SyncRunStatus.SUCCEEDED).update(
-        status=SyncRunStatus.CANCELLED
-    )
 
 
 def work_backfill(run_id: int, *, slice_seconds: float | None = None) -> None:
@@ -316,7 +306,7 @@ def push_until_empty(run: SyncRun) -> None:
         run.skipped += batch.skipped
         run.heartbeat_at = timezone.now()
         run.save(update_fields=["done", "sent", "failed", "skipped", "heartbeat_at"])
-        if SyncRun.objects.filter(pk=run.pk, cancel_requested=True).exists():
+        if cancel_requested(run):
             finish_run(run, status=SyncRunStatus.CANCELLED)
             return
     if run.sent == 0 and last_failure:
@@ -333,12 +323,3 @@ def refresh_properties(run: SyncRun) -> None:
         return
     run.done = len(refresh.added) + len(refresh.removed) + len(refresh.changed)
     finish_run(run, status=SyncRunStatus.SUCCEEDED)
-
-
-def finish_run(run: SyncRun, *, status: str, error: str = "", counters: bool = True) -> None:
-    """End the run. `counters=False` when they are kept in the database (a backfill's workers
-    add to them there) or not known here (the watchdog): the run's copy may be stale."""
-    run.status, run.error, run.finished_at = status, error, timezone.now()
-    # Not a full save: a cancel requested meanwhile (from the dashboard) must not be undone.
-    fields = ["status", "error", "finished_at"]
-    run.save(update_fields=[*fields, "done", "sent", "failed", "skipped"] if counters else fields)

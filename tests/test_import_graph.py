@@ -95,7 +95,7 @@ def test_the_sync_modules_import_each_other_without_a_cycle():
     def visit(module: str, path: list[str]) -> None:
         for imported in sorted(graph.get(module, ())):
             if imported in path:
-                cycles.append(" -> ".join(path[path.index(imported) :] + [imported]))
+                cycles.append(" -> ".join([*path[path.index(imported) :], imported]))
             elif imported not in done:
                 visit(imported, [*path, imported])
         done.add(module)

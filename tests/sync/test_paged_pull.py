@@ -1,0 +1,67 @@
+"""Both pulls run one loop: they stop after the page in which an operator cancelled them, keep
+their place, and word Spotler's errors alike."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+import spotler
+from contacts.ingest import upsert_contact
+from sync import pull, pull_bounces
+from sync.models import SyncRun, SyncRunKind, SyncRunStatus, SyncRunTrigger
+from sync.push import push_one_batch
+
+ANNA = {"email": "anna@example.nl", "first_name": "Anna", "newsletter": True}
+PULLS = {
+    SyncRunKind.PULL_UPDATES: (pull, pull.pull_updates),
+    SyncRunKind.PULL_BOUNCES: (pull_bounces, pull_bounces.pull_bounces),
+}
+
+
+def three_pushed_and_bounced(client, sandbox) -> None:
+    for n in range(3):
+        upsert_contact(external_id=f"C-{n}", raw_fields={**ANNA, "email": f"c{n}@example.nl"})
+    push_one_batch(client=client)
+    at = (timezone.now() - timedelta(minutes=1)).isoformat()
+    for n in range(3):
+        sandbox.control("POST", f"contacts/C-{n}/bounce", json={"type": "HARDBOUNCE", "at": at})
+
+
+def window() -> dict:
+    now = timezone.now()
+    return {"since": now - timedelta(hours=1), "until": now + timedelta(seconds=1)}
+
+
+@pytest.mark.parametrize("kind", PULLS)
+def test_a_pull_cancelled_while_it_runs_stops_after_its_page_and_keeps_its_place(
+    kind, spotler_client, spotler_sandbox, monkeypatch
+):
+    module, pull_window = PULLS[kind]
+    three_pushed_and_bounced(spotler_client, spotler_sandbox)
+    monkeypatch.setattr(module, "PAGE_SIZE", 1)
+    run = SyncRun.objects.create(kind=kind, trigger=SyncRunTrigger.DASHBOARD, cancel_requested=True)
+
+    ended = pull_window(**window(), client=spotler_client, run=run)
+
+    run.refresh_from_db()
+    assert (run.status, run.done, run.cancel_requested) == (SyncRunStatus.CANCELLED, 1, True)
+    assert run.checkpoint.get("after")  # where a pull of this run would go on
+    assert run.finished_at is not None and ended.status == run.status
+
+
+@pytest.mark.parametrize("kind", PULLS)
+def test_both_pulls_explain_spotlers_refusal_in_the_same_words(kind, spotler_sandbox, db):
+    _module, pull_window = PULLS[kind]
+    wrong = spotler.SpotlerClient(
+        base_url=spotler_sandbox.base_url,
+        consumer_key=spotler_sandbox.consumer_key,
+        consumer_secret="wrong",
+        retry=spotler.RetryPolicy(max_retries=0),
+    )
+
+    run = pull_window(**window(), client=wrong)
+
+    assert run.status == SyncRunStatus.FAILED
+    assert run.error.startswith("Spotler refused our credentials.")
+    assert "Spotler said: Spotler answered 401" in run.error
