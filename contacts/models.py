@@ -120,7 +120,7 @@ class Contact(models.Model):
     sync_error = models.TextField(blank=True, help_text="Spotler's own words for the failure.")
     synced_at = models.DateTimeField(null=True, blank=True)
     # The ledger change (its `changed_at`) that Spotler last accepted: a consent field whose value
-    # has not changed since is not sent again (sync/push.py).
+    # has not changed since is not sent again (sync/push_payload.py).
     pushed_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     changed_at = models.DateTimeField(

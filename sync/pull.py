@@ -231,7 +231,7 @@ def _known_contacts(external_ids: list[str]) -> dict[str, tuple[int, dict | None
         contact=OuterRef("pk"), kind=SyncEventKind.PUSH, ok=True
     ).order_by("-at", "-id")
     last_push = pushes.values("payload")[:1]
-    # A push leaves out the permissions the shop did not change (sync/push.py): the ones our
+    # A push leaves out the permissions the shop did not change (sync/push_payload.py): the ones our
     # pushes last sent come from the last push that carried them, to recognise their echo.
     last_permissions = pushes.filter(payload__properties__has_key=PERMISSIONS_PROPERTY).values(
         "payload"
