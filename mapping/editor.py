@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from contacts.models import NOT_AN_EXTERNAL_ID, Contact, is_external_id
 from mapping.catalogue import catalogue_entries
 from mapping.models import CatalogueRefresh, MappingVersion, SpotlerProperty
-from mapping.render import Problem, Rendered, compile_mapping, render_contact
+from mapping.render import Conversion, Problem, Rendered, Row, compile_mapping, render_contact
 from mapping.rows import RowError, row_from_json, unrenderable, validate_rows
 from mapping.source import LEDGER_FIELDS, recent_values, source_fields_of
 
@@ -75,20 +75,25 @@ def check_note(note: str) -> list[RowError]:
 
 def affected_contacts(old_rows: list[dict], new_rows: list[dict]) -> QuerySet[Contact]:
     """Contacts whose Spotler data the change alters: those holding a changed row's source."""
-    old = {repr(r) for r in old_rows if r.get("direction") != "from_spotler"}
-    changed = [r for r in new_rows if r.get("direction") != "from_spotler" and repr(r) not in old]
-    new = {repr(r) for r in new_rows}
-    changed += [r for r in old_rows if r.get("direction") != "from_spotler" and repr(r) not in new]
+    old, new = _sending(old_rows), _sending(new_rows)
+    changed = [row for saved, row in new.items() if saved not in old]
+    changed += [row for saved, row in old.items() if saved not in new]
     live = Contact.objects.live()
-    if any(r.get("conversion") == "constant" for r in changed):
+    if any(row.conversion == Conversion.CONSTANT for row in changed):
         return live  # a constant reaches everyone
     query = Q()
-    for name in {f for r in changed for f in r.get("source_fields") or []}:
+    for name in {f for row in changed for f in row.source_fields}:
         if name in LEDGER_FIELDS:
             query |= Q(**{f"{name}__isnull": False})
         else:
             query |= Q(fields__has_key=name)
     return live.filter(query) if query else live.none()
+
+
+def _sending(rows: list[dict]) -> dict[str, Row]:
+    """The rows that send to Spotler, by their saved form (equal rows compare equal)."""
+    parsed = {repr(saved): row_from_json(saved) for saved in rows}
+    return {saved: row for saved, row in parsed.items() if row.sends}
 
 
 def changes_of_version(version: MappingVersion) -> QuerySet[Contact]:

@@ -49,7 +49,18 @@ class Row:
 
     @property
     def sends(self) -> bool:
+        """The push sends this row's value to Spotler."""
         return self.direction in (Direction.TO_SPOTLER, Direction.BOTH) and not self.broken
+
+    @property
+    def receives(self) -> bool:
+        """The pull brings Spotler's changes of this property back to the linked system."""
+        return self.direction in (Direction.FROM_SPOTLER, Direction.BOTH) and not self.broken
+
+    @property
+    def bit(self) -> int | None:
+        """The permission bit a consent -> permission row feeds; None for any other row."""
+        return int(self.options["bit"]) if self.conversion == Conversion.PERMISSION else None
 
 
 @dataclass(frozen=True)
@@ -106,9 +117,7 @@ def compile_mapping(rows: Iterable[Row], *, tz: ZoneInfo) -> CompiledMapping:
     # E-mail first: when it fails, the contact is blocked and the problem list says so first.
     steps.sort(key=lambda step: step[0] != EMAIL_PROPERTY)
     permission_sources = tuple(
-        (int(row.options["bit"]), row.source_fields[0])
-        for row in sending
-        if row.conversion == Conversion.PERMISSION
+        (row.bit, row.source_fields[0]) for row in sending if row.bit is not None
     )
     yes_no_sources = frozenset(
         row.source_fields[0]

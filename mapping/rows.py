@@ -217,7 +217,8 @@ def _sample_errors(
         values = [v for v in samples.get(source, []) if not conversions.is_empty(v)]
         if not values or data.get("conversion") in (Conversion.CONSTANT, Conversion.LEVELS):
             continue
-        compiled = compile_mapping([row_from_json({**data, "direction": "to_spotler"})], tz=tz)
+        sending = row_from_json({**data, "direction": Direction.TO_SPOTLER})
+        compiled = compile_mapping([sending], tz=tz)
         _prop, _src, _read, convert, _clear, _perm = compiled.steps[0]
         failures = []
         for value in values:

@@ -7,6 +7,8 @@ from django.db.models import Max
 
 from mapping.defaults import DEFAULT_ROWS
 from mapping.models import MappingVersion
+from mapping.render import Conversion, Direction
+from mapping.rows import row_from_json
 
 
 def current_version() -> MappingVersion:
@@ -77,10 +79,10 @@ def describe_changes(old_rows: list[Mapping], new_rows: list[Mapping]) -> list[s
 
 
 def changes_what_spotler_receives(old_rows: list[Mapping], new_rows: list[Mapping]) -> bool:
-    def sent(rows):
-        return sorted(
-            (repr(_key(r)), repr(r)) for r in rows if r.get("direction") != "from_spotler"
-        )
+    """Whether the rows that send differ (in any way but their order)."""
+
+    def sent(rows: list[Mapping]) -> list[tuple[str, str]]:
+        return sorted((repr(_key(r)), repr(r)) for r in rows if row_from_json(r).sends)
 
     return sent(old_rows) != sent(new_rows)
 
@@ -98,8 +100,8 @@ def _normalise(row: Mapping) -> dict:
         "source_fields": list(row.get("source_fields") or []),
         "property": row["property"],
         "type": row["type"],
-        "direction": str(row.get("direction") or "to_spotler"),
-        "conversion": str(row.get("conversion") or "auto"),
+        "direction": str(row.get("direction") or Direction.TO_SPOTLER),
+        "conversion": str(row.get("conversion") or Conversion.AUTO),
         "options": dict(row.get("options") or {}),
         "clear_when_empty": bool(row.get("clear_when_empty")),
     }

@@ -27,7 +27,8 @@ from django.utils import timezone
 import spotler
 from contacts.feed import publish_changes
 from contacts.models import Change, ChangeKind, Contact
-from mapping.render import EMAIL_PROPERTY, PERMISSIONS_PROPERTY, Conversion
+from mapping.render import EMAIL_PROPERTY, PERMISSIONS_PROPERTY, Row
+from mapping.rows import row_from_json
 from mapping.versions import current_version
 from sync.models import (
     PullWatermark,
@@ -50,15 +51,6 @@ PAGE_SIZE = 500
 # A page whose new states collided with a concurrent pull is applied again; more than a few
 # collisions in a row would be a bug, not a race.
 ATTEMPTS = 3
-
-
-@dataclass(frozen=True)
-class BackRow:
-    """A mapping row that brings a Spotler property back to the linked system."""
-
-    property: str
-    source_field: str
-    bit: int | None  # for permissions
 
 
 def pull_updates(
@@ -127,20 +119,14 @@ def pull_updates_on_schedule(
     return run
 
 
-def back_rows(rows: list[dict]) -> list[BackRow]:
-    found = []
-    for row in rows:
-        if row.get("direction") not in ("from_spotler", "both") or not row.get("source_fields"):
-            continue
-        bit = None
-        if row.get("conversion") == Conversion.PERMISSION:
-            bit = int(row["options"]["bit"])
-        found.append(BackRow(row["property"], row["source_fields"][0], bit))
-    return found
+def back_rows(rows: list[dict]) -> list[Row]:
+    """The saved rows that bring a Spotler property back to a field of the linked system."""
+    parsed = [row_from_json(row) for row in rows]
+    return [row for row in parsed if row.receives and row.source_fields]
 
 
 def apply_updates(
-    items: list[spotler.Contact], *, rows: list[BackRow], email_owned: bool, run: SyncRun | None
+    items: list[spotler.Contact], *, rows: list[Row], email_owned: bool, run: SyncRun | None
 ) -> list[str]:
     """Apply a page of updated contacts; per item, the run counter it adds to (sent/skipped).
 
@@ -276,13 +262,13 @@ def _profile_changes(item, *, rows, state, pushed) -> dict[str, Any]:
     sent = pushed.get("properties", {})
     changes = {}
     for row in rows:
-        value = item.properties.get(row.property)
+        value = item.properties.get(row.spotler_property)
         if (
             row.bit is None
             and value is not None
-            and value not in (before.get(row.property), sent.get(row.property))
+            and value not in (before.get(row.spotler_property), sent.get(row.spotler_property))
         ):
-            changes[row.property] = value
+            changes[row.spotler_property] = value
     return changes
 
 
@@ -309,12 +295,12 @@ def _publish(
     external_id, changes, permission_changes, *, rows, email_owned, changed_at, writes: _Writes
 ) -> list[str]:
     lines = []
-    by_property = {r.property: r for r in rows if r.bit is None}
+    by_property = {r.spotler_property: r for r in rows if r.bit is None}
     by_bit = {r.bit: r for r in rows if r.bit is not None}
     for prop, value in changes.items():
         owned = prop == EMAIL_PROPERTY and email_owned
         payload = {
-            "field": by_property[prop].source_field, "property": prop, "value": value,
+            "field": by_property[prop].source_fields[0], "property": prop, "value": value,
             "changed_at": changed_at.isoformat(), "owned_by_linked_system": owned,
         }  # fmt: skip
         writes.changes.append(
@@ -325,7 +311,7 @@ def _publish(
         )
     for bit, enabled in permission_changes:
         payload = {
-            "field": by_bit[bit].source_field, "bit": bit, "enabled": enabled,
+            "field": by_bit[bit].source_fields[0], "bit": bit, "enabled": enabled,
             "changed_at": changed_at.isoformat(),
         }  # fmt: skip
         writes.changes.append(

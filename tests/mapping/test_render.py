@@ -1,6 +1,7 @@
 from zoneinfo import ZoneInfo
 
 from mapping.render import Conversion, Direction, Row, compile_mapping, render_contact
+from mapping.rows import row_from_json
 
 AMS = ZoneInfo("Europe/Amsterdam")
 
@@ -92,3 +93,15 @@ def test_a_contact_without_a_valid_email_cannot_be_pushed():
     assert not result.pushable
     assert result.problems[0].spotler_property == "email"
     assert not render({"first_name": "Bo"}).pushable
+
+
+def test_a_saved_row_says_which_way_it_goes_and_which_bit_it_feeds():
+    def parsed(direction: str, **more) -> Row:
+        saved = {"source_fields": ["city"], "property": "city", "type": "string"}
+        return row_from_json({**saved, "direction": direction, **more})
+
+    assert (parsed("to_spotler").sends, parsed("to_spotler").receives) == (True, False)
+    assert (parsed("from_spotler").sends, parsed("from_spotler").receives) == (False, True)
+    assert (parsed("both").sends, parsed("both").receives) == (True, True)
+    consent = parsed("both", conversion="permission", options={"bit": "2"})
+    assert (consent.bit, parsed("both").bit) == (2, None)
