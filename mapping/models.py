@@ -4,22 +4,6 @@ from django.conf import settings
 from django.db import models
 
 
-class PropertyType(models.TextChoices):
-    """Spotler's property types (spotler-api.md §4)."""
-
-    STRING = "string"
-    INT = "int"
-    DATE = "date"
-    DATETIME = "dateTime", "dateTime"
-    BIRTHDATE = "birthdate"
-    EMAIL = "email"
-    GENDER = "gender"
-    MOBNR = "mobNr", "mobNr"
-    MONEY = "money"
-    POSTCODE = "postcode"
-    SET = "set"
-
-
 class SpotlerPropertyQuerySet(models.QuerySet):
     def present(self) -> "SpotlerPropertyQuerySet":
         return self.filter(gone_at__isnull=True)

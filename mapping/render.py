@@ -18,6 +18,22 @@ EMAIL_PROPERTY = "email"
 PERMISSIONS_PROPERTY = "permissions"
 
 
+class PropertyType(StrEnum):
+    """Spotler's property types (spotler-api.md §4); Spotler may add others (sent as text)."""
+
+    STRING = "string"
+    INT = "int"
+    DATE = "date"
+    DATETIME = "dateTime"
+    BIRTHDATE = "birthdate"
+    EMAIL = "email"
+    GENDER = "gender"
+    MOBNR = "mobNr"
+    MONEY = "money"
+    POSTCODE = "postcode"
+    SET = "set"
+
+
 class Direction(StrEnum):
     TO_SPOTLER = "to_spotler"
     FROM_SPOTLER = "from_spotler"
@@ -207,19 +223,19 @@ def converter_for_type(
 ) -> Callable[[object], object]:
     """The automatic conversion for a Spotler property type (spotler-api.md §4)."""
     match property_type:
-        case "email":
+        case PropertyType.EMAIL:
             return c.to_email
-        case "int":
+        case PropertyType.INT:
             return c.to_int
-        case "money":
+        case PropertyType.MONEY:
             return c.to_money_cents
-        case "date" | "birthdate":
+        case PropertyType.DATE | PropertyType.BIRTHDATE:
             return lambda value: c.to_date(value, tz=tz, month_first=month_first)
-        case "dateTime":
+        case PropertyType.DATETIME:
             return lambda value: c.to_datetime(value, tz=tz, month_first=month_first)
-        case "gender":
+        case PropertyType.GENDER:
             return c.to_gender
-        case "set":
+        case PropertyType.SET:
             return _refuse_set
     return c.to_text  # string, postcode, mobNr and any type Spotler adds later
 

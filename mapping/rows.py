@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from mapping import conversions
-from mapping.render import EMAIL_PROPERTY, Conversion, Direction, Row, compile_mapping
+from mapping.render import (
+    EMAIL_PROPERTY,
+    Conversion,
+    Direction,
+    PropertyType,
+    Row,
+    compile_mapping,
+)
 
 # How many sample values may fail before a row is refused (a few bad records in the shop
 # should not block a mapping that is right for the rest).
@@ -189,7 +196,7 @@ def _row_errors(data: Mapping, *, catalogue: Mapping[str, CatalogueEntry]) -> li
         return [f"pick the source field for {prop}"]
     if conversion == Conversion.PERMISSION:
         return _permission_errors(data, entry=entry, prop=prop)
-    if entry.type == "set":
+    if entry.type == PropertyType.SET:
         return [f"{prop} is a set; map a consent field to one of its bits as a permission"]
     if conversion == Conversion.LANGUAGE_TABLE and not (data.get("options") or {}).get("table"):
         return ["the language table is empty; add at least one shop locale"]
@@ -197,7 +204,7 @@ def _row_errors(data: Mapping, *, catalogue: Mapping[str, CatalogueEntry]) -> li
 
 
 def _permission_errors(data: Mapping, *, entry: CatalogueEntry, prop: str) -> list[str]:
-    if entry.type != "set":
+    if entry.type != PropertyType.SET:
         return [f"{prop} is not a set property; permissions go to a set such as permissions"]
     bit = _bit(data)
     if bit is None:

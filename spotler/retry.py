@@ -47,9 +47,6 @@ class RetryPolicy:
     sleep: Callable[[float], None] = time.sleep
 
 
-NO_RETRIES = RetryPolicy(max_retries=0)
-
-
 @dataclass(frozen=True)
 class RetryEvent:
     """Told to `on_retry` before each wait: which call failed, how, and the wait ahead."""

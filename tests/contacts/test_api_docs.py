@@ -8,10 +8,7 @@ from mapping.models import MappingVersion
 from mapping.versions import current_version, save_version
 from spotlersync.email_addresses import EMAIL_PATTERN, LOCAL_PART_PATTERN
 from tests.contacts.conftest import make_token
-
-
-def document(client_as) -> dict:
-    return client_as("marketer").get("/api/v1/openapi.json").json()
+from tests.contacts.helpers import document
 
 
 def test_the_openapi_document_describes_every_call(client_as):

@@ -2,7 +2,7 @@ from contacts import batch, ingest
 from contacts.models import Contact
 from sync.models import OutboxEntry, OutboxKind
 from tests.conftest import transactional
-from tests.sync.test_outbox import postgresql_only, run_at_once
+from tests.helpers import postgresql_only, run_at_once
 
 
 def items(*external_ids: str, email: str) -> list[dict]:

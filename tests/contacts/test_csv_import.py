@@ -4,7 +4,6 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
@@ -13,9 +12,8 @@ from contacts.models import Contact, CsvImport, CsvImportFile, CsvImportStatus
 from spotlersync.email_addresses import RULE
 from sync.models import OutboxEntry
 from tests.conftest import transactional
+from tests.contacts.helpers import csv_import_form, mapping_data, run, upload, upload_and_map
 from tests.queue_cluster import running_cluster
-
-UPLOAD = reverse("contacts:import-upload")
 
 CUSTOMERS = (
     "Customer number,E-mail,First name,Language,Notes\n"
@@ -26,46 +24,6 @@ CUSTOMERS = (
     f"C5,eva@example.com,{'E' * 10_000},nl,\n"
     '"C6","fenna@example.com","Fenna ""Fen"" Smit","nl","quoted, with a comma"\n'
 )
-
-
-def upload(client, content: bytes | str, name: str = "customers.csv"):
-    data = content.encode() if isinstance(content, str) else content
-    return client.post(UPLOAD, {"file": SimpleUploadedFile(name, data, "text/csv")})
-
-
-def mapping_data(job: CsvImport, **overrides) -> dict:
-    """What the mapping form posts when the Admin accepts its suggestions."""
-    form = csv_import_form(job)
-    data = {name: form[name].initial for name in form.fields}
-    data = {name: value for name, value in data.items() if value is not None and value is not False}
-    data.update(overrides)
-    return data
-
-
-def csv_import_form(job: CsvImport):
-    from contacts.import_forms import ColumnMappingForm
-
-    return ColumnMappingForm(csv_import=job)
-
-
-def upload_and_map(client, content: bytes | str, **overrides) -> CsvImport:
-    response = upload(client, content)
-    assert response.status_code == 302, response.content.decode()
-    job = CsvImport.objects.latest("id")
-    assert response["Location"] == reverse("contacts:import-map", args=[job.pk])
-    response = client.post(
-        reverse("contacts:import-map", args=[job.pk]), mapping_data(job, **overrides)
-    )
-    assert response.status_code == 302, response.content.decode()
-    job.refresh_from_db()
-    assert job.status == CsvImportStatus.QUEUED
-    return job
-
-
-def run(job: CsvImport) -> CsvImport:
-    csv_import.run_import(import_id=job.pk)
-    job.refresh_from_db()
-    return job
 
 
 @pytest.fixture

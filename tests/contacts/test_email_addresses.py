@@ -11,8 +11,7 @@ import pytest
 from contacts.models import Contact
 from mapping import conversions
 from spotlersync.email_addresses import EMAIL_PATTERN, LOCAL_PART_PATTERN, RULE
-from tests.contacts.test_api_docs import document
-from tests.contacts.test_csv_import import run, upload_and_map
+from tests.contacts.helpers import document, run, upload_and_map
 
 # 64 characters before the @, 254 in all: the longest address taken.
 LONGEST_LOCAL = "a" * 64

@@ -5,7 +5,7 @@ from datetime import datetime
 from contacts import csv_import
 from contacts.models import Contact, CsvImport
 from tests.contacts.conftest import anna
-from tests.contacts.test_csv_import import upload_and_map
+from tests.contacts.helpers import upload_and_map
 
 
 def change_times(external_id: str = "C1") -> dict[str, datetime]:

@@ -8,7 +8,7 @@ from mapping.defaults import DEFAULT_ROWS
 from mapping.versions import save_version
 from sync.models import OutboxEntry
 from tests.contacts.conftest import anna
-from tests.contacts.test_csv_import import run, upload_and_map
+from tests.contacts.helpers import run, upload_and_map
 
 SPELLINGS = (
     "(yes: true, 1, yes, y, on, ja, j, oui, si, sí, x; no: false, 0, no, n, off, nee, non, "

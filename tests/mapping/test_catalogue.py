@@ -56,8 +56,8 @@ def test_refresh_now_runs_on_the_queue_and_the_properties_appear(client, spotler
     from django.urls import reverse
 
     from tests.conftest import make_user
+    from tests.helpers import wait_for
     from tests.queue_cluster import running_cluster
-    from tests.spotlersync.test_home import wait_for
 
     client.force_login(make_user("maria", role="Marketer"))
     sandbox_env = {"SPOTLER_BASE_URL": spotler_sandbox.base_url}

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from mapping.models import MappingVersion
 from mapping.versions import current_version
-from tests.mapping.test_editor_views import add_contact, form_data
+from tests.mapping.helpers import add_contact, form_data
 
 BIT_MESSAGE = "the permission bit must be a whole number from 0 to 2147483647, not “{}”"
 DIRECTIONS = "choose one of → Spotler, ← Spotler, ↔ both as the direction (not “bogus”)"

@@ -11,8 +11,8 @@ from spotlersync.roles import Role
 from sync import runs
 from sync.models import SyncRun, SyncRunKind, SyncRunStatus, SyncRunTrigger
 from tests.conftest import make_user, transactional
-from tests.mapping.test_editor_views import CITY_ROW, add_contact, form_data
-from tests.sync.test_outbox import postgresql_only, run_at_once
+from tests.helpers import postgresql_only, run_at_once
+from tests.mapping.helpers import CITY_ROW, add_contact, form_data
 
 EDIT = reverse("mapping:mapping-edit")
 

@@ -1,7 +1,6 @@
 """The home page shows the queue's real state: a real cluster, real tasks, real schedules."""
 
 import re
-import time
 from datetime import timedelta
 
 from django.urls import reverse
@@ -14,21 +13,13 @@ from django_q.tasks import async_task
 
 from sync.schedules import setup_schedules
 from tests.conftest import transactional
+from tests.helpers import wait_for
 from tests.queue_cluster import running_cluster
 from tests.spotlersync import sample_tasks
 
 
 def home_text(client) -> str:
     return client.get(reverse("queue-summary")).content.decode()
-
-
-def wait_for(condition, *, seconds: float = 30) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.25)
-    return False
 
 
 @transactional

@@ -8,7 +8,6 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from contacts.batch import upsert_contacts
 from contacts.ingest import erase_contact, inactivate_contact, upsert_contact
 from contacts.models import Contact, SyncStatus
 from mapping.versions import current_version, save_version
@@ -28,6 +27,7 @@ from sync.models import (
 )
 from sync.schedule_health import read_schedule_health
 from tests.conftest import transactional
+from tests.sync.helpers import customer, shop_has
 
 
 @pytest.fixture
@@ -38,18 +38,6 @@ def sandbox(spotler_sandbox, catalogue, settings):
     # One worker: the helpers a backfill queues for a second worker are not run in these tests.
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "ALT_CLUSTERS": {"backfill": {"workers": 1}}}
     return spotler_sandbox
-
-
-def customer(n: int, **extra) -> dict:
-    return {"email": f"c{n}@example.nl", "first_name": f"Klant {n}", "newsletter": True, **extra}
-
-
-def shop_has(count: int, **extra) -> None:
-    """`count` customers in the ledger, already settled (as if pushed long ago)."""
-    rows = [{"external_id": f"C-{n}", **customer(n, **extra)} for n in range(count)]
-    for start in range(0, count, 1000):
-        upsert_contacts(items=rows[start : start + 1000])
-    OutboxEntry.objects.update(status=OutboxStatus.DONE)
 
 
 def spotler_knows(sandbox, external_id: str) -> bool:

@@ -21,7 +21,7 @@ from sync.models import SyncRun, SyncRunKind, SyncRunStatus, SyncRunTrigger
 from tests import queue_cluster
 from tests.conftest import transactional
 from tests.queue_cluster import ROOT, running_cluster
-from tests.sync.test_backfill import customer, shop_has
+from tests.sync.helpers import customer, shop_has
 
 BACKFILL_QUEUE = settings.SYNC_BACKFILL_CLUSTER
 

@@ -1,9 +1,8 @@
-import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from contacts import ingest
 from contacts.errors import ContactErased
@@ -11,32 +10,7 @@ from contacts.models import Contact
 from sync.models import OutboxEntry, OutboxKind
 from sync.outbox import queue_outbox_entry
 from tests.conftest import transactional
-
-postgresql_only = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="row locks and real concurrency: PostgreSQL only"
-)
-
-
-def run_at_once(*calls) -> list[BaseException]:
-    """Run each call in its own thread (own connection), released together; return errors."""
-    start = threading.Barrier(len(calls))
-    errors: list[BaseException] = []
-
-    def run(call):
-        try:
-            start.wait(5)
-            call()
-        except BaseException as error:  # reported to the test
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(20)
-    return errors
+from tests.helpers import postgresql_only, run_at_once
 
 
 @transactional

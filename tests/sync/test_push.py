@@ -204,8 +204,8 @@ def test_a_change_accepted_through_the_api_reaches_spotler_within_seconds_on_the
 
     from contacts.models import TokenScope
     from contacts.tokens import create_api_token
+    from tests.helpers import wait_for
     from tests.queue_cluster import running_cluster
-    from tests.spotlersync.test_home import wait_for
 
     token = create_api_token(name="shop", scope=TokenScope.WRITE).secret
     env = {"SPOTLER_BASE_URL": sandbox.base_url}

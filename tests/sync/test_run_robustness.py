@@ -25,7 +25,7 @@ from sync.models import (
 )
 from sync.push_requests import PUSH_REQUEST_KEY
 from tests.conftest import transactional
-from tests.sync.test_backfill import shop_has
+from tests.sync.helpers import shop_has
 
 LONG_AGO = timedelta(minutes=10)
 ANNA = {"email": "anna@example.nl", "first_name": "Anna", "newsletter": True}
