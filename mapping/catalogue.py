@@ -1,4 +1,7 @@
-"""Spotler's property catalogue: fetched from `contact/properties/list`, kept, compared."""
+"""Spotler's property catalogue: fetched from `contact/properties/list`, kept, compared.
+
+Reading what was kept needs no call to Spotler: that is mapping/stored_catalogue.py.
+"""
 
 import logging
 
@@ -7,8 +10,6 @@ from django.utils import timezone
 
 import spotler
 from mapping.models import CatalogueRefresh, SpotlerProperty
-from mapping.rows import CatalogueEntry, broken_rows
-from mapping.versions import current_version
 
 logger = logging.getLogger(__name__)
 
@@ -22,23 +23,6 @@ def refresh_catalogue(*, client: spotler.SpotlerClient | None = None) -> Catalog
         logger.warning("Property catalogue refresh failed: %s", error)
         return CatalogueRefresh.objects.create(ok=False, error=str(error))
     return _store(properties)
-
-
-def catalogue_entries() -> dict[str, CatalogueEntry] | None:
-    """What the account has now, or None before the first successful refresh."""
-    if not CatalogueRefresh.objects.filter(ok=True).exists():
-        return None
-    return {
-        p.name: CatalogueEntry(p.type, frozenset(p.bits)) for p in SpotlerProperty.objects.present()
-    }
-
-
-def mapping_drift() -> list[str]:
-    """Sentences naming each mapped property the Spotler account no longer fits."""
-    catalogue = catalogue_entries()
-    if catalogue is None:
-        return []
-    return broken_rows(current_version().rows, catalogue=catalogue)
 
 
 @transaction.atomic

@@ -8,12 +8,12 @@ from collections.abc import Mapping
 from dataclasses import replace
 from functools import lru_cache
 
-from mapping.catalogue import catalogue_entries
 from mapping.conversions import ConversionError, is_empty, to_boolean
 from mapping.editor import shop_zone
 from mapping.models import CatalogueRefresh, MappingVersion
 from mapping.render import CompiledMapping, Conversion, compile_mapping
 from mapping.rows import row_from_json
+from mapping.stored_catalogue import catalogue_entries
 from mapping.versions import current_version
 
 

@@ -7,11 +7,11 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from contacts.models import NOT_AN_EXTERNAL_ID, Contact, is_external_id
-from mapping.catalogue import catalogue_entries
 from mapping.models import CatalogueRefresh, MappingVersion, SpotlerProperty
 from mapping.render import Conversion, Problem, Rendered, Row, compile_mapping, render_contact
 from mapping.rows import RowError, row_from_json, unrenderable, validate_rows
 from mapping.source import LEDGER_FIELDS, recent_values, source_fields_of
+from mapping.stored_catalogue import catalogue_entries
 
 
 @dataclass

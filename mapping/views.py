@@ -8,11 +8,11 @@ from django.views.decorators.http import require_POST
 from django_q.tasks import async_task
 
 from mapping import editor, push_offer, tasks
-from mapping.catalogue import catalogue_entries, mapping_drift
 from mapping.forms import apply_action, rows_from_post, table_to_text
 from mapping.models import MappingVersion
 from mapping.rows import CONVERSION_LABELS
 from mapping.source import seen_source_fields
+from mapping.stored_catalogue import catalogue_entries, mapping_drift
 from mapping.versions import (
     changes_what_spotler_receives,
     current_version,

@@ -2,7 +2,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from contacts.models import Contact
-from mapping.catalogue import mapping_drift
+from mapping.stored_catalogue import mapping_drift
 from spotlersync.queue_status import read_queue_status
 from spotlersync.roles import role_required
 from sync.models import SyncRun, SyncRunTrigger

@@ -5,8 +5,8 @@ from django.utils import timezone
 
 import spotler
 from contacts.models import Contact
-from mapping.catalogue import catalogue_entries
 from mapping.render import PERMISSIONS_PROPERTY, CompiledMapping
+from mapping.stored_catalogue import catalogue_entries
 from sync.explain import explain, explain_batch_code
 from sync.models import (
     OutboxEntry,

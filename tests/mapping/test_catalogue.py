@@ -1,8 +1,9 @@
 """The property catalogue comes from the sandbox over real, signed HTTP."""
 
 import spotler
-from mapping.catalogue import catalogue_entries, mapping_drift, refresh_catalogue
+from mapping.catalogue import refresh_catalogue
 from mapping.models import CatalogueRefresh, SpotlerProperty
+from mapping.stored_catalogue import catalogue_entries, mapping_drift
 from tests.conftest import transactional
 
 
