@@ -17,7 +17,7 @@ from django_q.tasks import async_task
 from mapping import catalogue
 from sync import backfill, pull, pull_bounces, push, tasks
 from sync.models import SyncRun, SyncRunKind, SyncRunStatus, SyncRunTrigger
-from sync.run_state import cancel_requested, finish_run
+from sync.run_state import COUNTERS, cancel_requested, finish_run
 
 STARTABLE = (
     SyncRunKind.PUSH,
@@ -294,8 +294,9 @@ def claim_run(run_id: int) -> bool:
 
 
 def push_until_empty(run: SyncRun) -> None:
-    """Push batches until nothing is ready; the batches are runs of their own, their totals
-    are added up on `run`. Stops between batches when a cancel is requested."""
+    """An operator's push run: push batches until nothing is ready, however long that takes
+    (the queue task `tasks.push_pending_changes` stops after a minute). The batches are runs of
+    their own, their totals are added up on `run`. Stops between batches when cancelled."""
     last_failure = ""
     while (batch := push.push_one_batch(trigger=run.trigger)) is not None:
         if batch.status == SyncRunStatus.FAILED:
@@ -305,7 +306,7 @@ def push_until_empty(run: SyncRun) -> None:
         run.failed += batch.failed
         run.skipped += batch.skipped
         run.heartbeat_at = timezone.now()
-        run.save(update_fields=["done", "sent", "failed", "skipped", "heartbeat_at"])
+        run.save(update_fields=[*COUNTERS, "heartbeat_at"])
         if cancel_requested(run):
             finish_run(run, status=SyncRunStatus.CANCELLED)
             return
