@@ -19,6 +19,7 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 import spotler
+from bounces import followups
 from contacts.models import Contact, SyncStatus
 from mapping.catalogue import catalogue_entries
 from mapping.current import mapping_in_force
@@ -225,6 +226,7 @@ def settle_entries(*, token: str, contact: Contact, outcome: Outcome) -> None:
         else:
             entries.update(status=OutboxStatus.FAILED, last_error=outcome.answer, claim="")
         _update_contact_state(contact, outcome=outcome, now=now)
+        followups.settle_after_push(contact, outcome)  # closes or reopens a bounce follow-up
 
 
 def backoff(attempts: int) -> timedelta:
