@@ -21,6 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from bounces.models import (
@@ -231,3 +232,22 @@ def _kind_of(bounces: list[Bounce]) -> str:
 def _corrected_by(followup: FollowUp):
     step = followup.steps.filter(action=StepAction.CORRECTION_SENT).order_by("-at", "-id").first()
     return step.by if step else None
+
+
+# The contacts pages' bounced state: contacts with an unresolved follow-up.
+BOUNCED = "bounced"
+
+
+def bounced_contacts(contacts):
+    """`contacts` narrowed to those with an unresolved follow-up (the list's "bounced" filter)."""
+    return contacts.filter(pk__in=FollowUp.objects.unresolved().values("contact_id"))
+
+
+def with_open_followup(contacts):
+    """`contacts` with `open_followup_id`: their unresolved follow-up's id, or None."""
+    unresolved = FollowUp.objects.unresolved().filter(contact_id=OuterRef("pk")).values("pk")[:1]
+    return contacts.annotate(open_followup_id=Subquery(unresolved))
+
+
+def count_bounced(cap: int) -> int:
+    return FollowUp.objects.unresolved().order_by()[: cap + 1].count()
