@@ -85,9 +85,10 @@ def open_followup(contact: Contact, *, bounces: list[Bounce]) -> FollowUp:
         kind=ChangeKind.FOLLOWUP_OPENED, external_id=contact.external_id,
         payload=opened_payload(followup),
     )  # fmt: skip
-    from bounces import notify
+    if match.owner is not None and match.owner.email:
+        from bounces import notify
 
-    transaction.on_commit(lambda: notify.followup_opened(followup_id=followup.pk))
+        transaction.on_commit(lambda: notify.followup_opened(followup_id=followup.pk))
     return followup
 
 
