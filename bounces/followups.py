@@ -33,9 +33,9 @@ from bounces.models import (
     Resolution,
     StepAction,
 )
-from bounces.owners import find_owner
-from contacts.feed import publish_change
-from contacts.models import ChangeKind, Contact
+from bounces.owners import find_owner, possible_owners
+from contacts.feed import publish_change, publish_changes
+from contacts.models import Change, ChangeKind, Contact
 
 # Who closed a follow-up when no person did (the push saw Spotler accept an address).
 AUTOMATIC = "spotlersync"
@@ -43,53 +43,143 @@ AUTOMATIC = "spotlersync"
 
 def take_bounce(bounce: Bounce) -> FollowUp | None:
     """Add a newly stored bounce to its contact's follow-up, opening one when the rules say so."""
-    contact = bounce.contact
-    if contact is None or contact.is_erased:
-        return None
+    return open_for_bounces([bounce]).get(bounce.contact_id)
+
+
+def open_for_bounces(bounces: list[Bounce]) -> dict[int, FollowUp]:
+    """Add newly stored bounces (a pull's page) to their contacts' follow-ups, opening those the
+    rules call for; {contact id: the follow-up its bounces went to}. A handful of statements
+    for the whole page."""
+    by_contact: dict[int, list[Bounce]] = {}
+    for bounce in sorted(bounces, key=lambda b: (b.bounced_at, b.pk)):
+        if bounce.contact_id is not None and not bounce.contact.is_erased:
+            by_contact.setdefault(bounce.contact_id, []).append(bounce)
+    if not by_contact:
+        return {}
     with transaction.atomic():
-        current = _unresolved_locked(contact)
-        if current is not None:
-            return _add_bounces(current, [bounce])
-        if bounce.kind == BounceKind.HARD:
-            return open_followup(contact, bounces=[bounce])
-        soft = _loose_soft_bounces(contact, until=bounce.bounced_at)
-        if len(soft) >= settings.BOUNCES_SOFT_THRESHOLD:
-            return open_followup(contact, bounces=soft)
-    return None
+        current = {
+            f.contact_id: f
+            for f in FollowUp.objects.select_for_update()
+            .unresolved()
+            .filter(contact_id__in=by_contact)
+        }
+        to_open: dict[int, list[Bounce]] = {}
+        added: dict[int, list[Bounce]] = {}
+        earliest = min(b.bounced_at for bs in by_contact.values() for b in bs)
+        soft_pool = _loose_soft_bounces_of(
+            [c for c in by_contact if c not in current], since=earliest
+        )
+        for contact_id, contact_bounces in by_contact.items():
+            if contact_id in current:
+                added[contact_id] = contact_bounces
+                continue
+            opening = _opening_bounces(contact_bounces, soft_pool.get(contact_id, []))
+            if opening is not None:
+                to_open[contact_id] = opening
+        opened = _open_many(to_open, contacts={c: b[0].contact for c, b in by_contact.items()})
+        for contact_id, contact_bounces in added.items():
+            _add_bounces(current[contact_id], contact_bounces)
+    return {**{c: current[c] for c in added}, **opened}
 
 
 def open_followup(contact: Contact, *, bounces: list[Bounce]) -> FollowUp:
     """A new follow-up holding `bounces`; publishes `followup_opened` on the feed."""
-    match = find_owner(contact)
+    return _open_many({contact.pk: bounces}, contacts={contact.pk: contact})[contact.pk]
+
+
+def _opening_bounces(new: list[Bounce], loose_soft: list[Bounce]) -> list[Bounce] | None:
+    """The bounces a new follow-up opens with, or None when the rules open none yet.
+
+    `new` are the contact's new bounces in date order, `loose_soft` its soft bounces no
+    follow-up holds (they include the new soft ones)."""
+    if any(b.kind == BounceKind.HARD for b in new):
+        return new
+    period = timedelta(days=settings.BOUNCES_SOFT_DAYS)
+    for bounce in new:
+        window = [
+            b for b in loose_soft if bounce.bounced_at - period < b.bounced_at <= bounce.bounced_at
+        ]
+        if len(window) >= settings.BOUNCES_SOFT_THRESHOLD:
+            later = [b for b in new if b.bounced_at > bounce.bounced_at]
+            return window + later
+    return None
+
+
+def _open_many(
+    to_open: dict[int, list[Bounce]], *, contacts: dict[int, Contact]
+) -> dict[int, FollowUp]:
+    if not to_open:
+        return {}
+    users = possible_owners()
     now = timezone.now()
-    latest = max(bounces, key=lambda b: b.bounced_at)
-    followup = FollowUp(
-        contact=contact, owner=match.owner, owner_unmatched=match.unmatched,
-        owner_source=match.source, kind=_kind_of(bounces), email=latest.email or contact.email,
-        opened_at=now, due_at=add_working_days(now, settings.BOUNCES_SERVICE_LEVEL_DAYS),
-    )  # fmt: skip
+    due = add_working_days(now, settings.BOUNCES_SERVICE_LEVEL_DAYS)
+    built: dict[int, FollowUp] = {}
+    matches = {}
+    for contact_id, bounces in to_open.items():
+        contact = contacts[contact_id]
+        match = matches[contact_id] = find_owner(contact, users=users)
+        latest = max(bounces, key=lambda b: b.bounced_at)
+        built[contact_id] = FollowUp(
+            contact=contact, owner=match.owner, owner_unmatched=match.unmatched,
+            owner_source=match.source, kind=_kind_of(bounces),
+            email=latest.email or contact.email, opened_at=now, due_at=due,
+            bounce_count=len(bounces), last_bounce_at=latest.bounced_at,
+        )  # fmt: skip
     try:
         with transaction.atomic():
-            followup.save(force_insert=True)
+            FollowUp.objects.bulk_create(built.values())
     except IntegrityError:
-        # A pull running at the same time opened one first: add to that one.
-        return _add_bounces(_unresolved_locked(contact), bounces)
-    _attach(followup, bounces)
+        # A pull running at the same time opened one of them first: one at a time, then.
+        return _open_one_by_one(to_open, contacts=contacts)
+    if any(f.pk is None for f in built.values()):  # a backend that returns no ids
+        for contact_id, f in built.items():
+            f.pk = FollowUp.objects.unresolved().get(contact_id=contact_id).pk
+    attached = []
+    for contact_id, bounces in to_open.items():
+        for b in bounces:
+            b.followup = built[contact_id]
+            attached.append(b)
+    Bounce.objects.bulk_update(attached, ["followup"], batch_size=500)
+    steps = [
+        FollowUpStep(followup=f, at=now, action=StepAction.OPENED,
+                     text=_opened_text(f, matches[c], len(to_open[c])))
+        for c, f in built.items()
+    ]  # fmt: skip
+    FollowUpStep.objects.bulk_create(steps)
+    publish_changes([
+        Change(kind=ChangeKind.FOLLOWUP_OPENED, external_id=contacts[c].external_id,
+               payload=opened_payload(f))
+        for c, f in built.items()
+    ])  # fmt: skip
+    mailed = [f.pk for f in built.values() if f.owner is not None and f.owner.email]
+    if mailed:
+        from bounces import notify
+
+        transaction.on_commit(lambda: notify.followups_opened(followup_ids=mailed))
+    return built
+
+
+def _open_one_by_one(
+    to_open: dict[int, list[Bounce]], *, contacts: dict[int, Contact]
+) -> dict[int, FollowUp]:
+    opened = {}
+    for contact_id, bounces in to_open.items():
+        current = FollowUp.objects.select_for_update().unresolved().filter(contact_id=contact_id)
+        existing = current.first()
+        if existing is not None:
+            opened[contact_id] = _add_bounces(existing, bounces)
+        else:
+            opened.update(_open_many({contact_id: bounces}, contacts=contacts))
+    return opened
+
+
+def _opened_text(followup: FollowUp, match, count: int) -> str:
     owner = match.owner.get_username() if match.owner else "nobody"
-    why = "a hard bounce" if followup.kind == BounceKind.HARD else f"{len(bounces)} soft bounces"
+    why = "a hard bounce" if followup.kind == BounceKind.HARD else f"{count} soft bounces"
     text = f"Opened after {why}; owner {owner}."
     if match.unmatched:
         text += f" The account manager “{match.source or '(empty)'}” matched no user."
-    FollowUpStep.objects.create(followup=followup, at=now, action=StepAction.OPENED, text=text)
-    publish_change(
-        kind=ChangeKind.FOLLOWUP_OPENED, external_id=contact.external_id,
-        payload=opened_payload(followup),
-    )  # fmt: skip
-    if match.owner is not None and match.owner.email:
-        from bounces import notify
-
-        transaction.on_commit(lambda: notify.followup_opened(followup_id=followup.pk))
-    return followup
+    return text
 
 
 def settle_after_push(contact: Contact, outcome: Any) -> None:
@@ -190,19 +280,20 @@ def resolved_payload(followup: FollowUp) -> dict:
     }
 
 
-def _unresolved_locked(contact: Contact) -> FollowUp | None:
-    return FollowUp.objects.select_for_update().unresolved().filter(contact=contact).first()
-
-
-def _loose_soft_bounces(contact: Contact, *, until: datetime) -> list[Bounce]:
-    """The contact's soft bounces within the period up to `until` that no follow-up holds."""
-    since = until - timedelta(days=settings.BOUNCES_SOFT_DAYS)
-    return list(
-        Bounce.objects.filter(
-            contact=contact, kind=BounceKind.SOFT, followup__isnull=True,
-            bounced_at__gt=since, bounced_at__lte=until,
-        )
-    )  # fmt: skip
+def _loose_soft_bounces_of(contact_ids: list[int], *, since: datetime) -> dict[int, list[Bounce]]:
+    """Per contact, its soft bounces no follow-up holds, from one period before `since` (the
+    earliest new bounce) on; `_opening_bounces` applies each bounce's own window."""
+    if not contact_ids:
+        return {}
+    since -= timedelta(days=settings.BOUNCES_SOFT_DAYS)
+    pool: dict[int, list[Bounce]] = {}
+    rows = Bounce.objects.filter(
+        contact_id__in=contact_ids, kind=BounceKind.SOFT, followup__isnull=True,
+        bounced_at__gt=since,
+    ).order_by("bounced_at", "pk")  # fmt: skip
+    for bounce in rows:
+        pool.setdefault(bounce.contact_id, []).append(bounce)
+    return pool
 
 
 def _add_bounces(followup: FollowUp, bounces: list[Bounce]) -> FollowUp:

@@ -21,13 +21,16 @@ def choice_of(user: User) -> str:
     return pref.choice if pref else NotifyChoice.NONE
 
 
-def followup_opened(*, followup_id: int) -> bool:
-    """Mail the owner of a new follow-up at once, if they asked for that; True if mailed."""
-    followup = FollowUp.objects.select_related("owner", "contact").filter(pk=followup_id).first()
-    if followup is None or followup.owner is None or not followup.owner.email:
-        return False
-    if choice_of(followup.owner) != NotifyChoice.IMMEDIATE:
-        return False
+def followups_opened(*, followup_ids: list[int]) -> int:
+    """Mail the owners of new follow-ups who asked for mail at once; returns how many mails."""
+    wanting = NotificationPreference.objects.filter(choice=NotifyChoice.IMMEDIATE)
+    followups = FollowUp.objects.filter(
+        pk__in=followup_ids, owner__in=wanting.values("user_id")
+    ).select_related("owner", "contact")
+    return sum(followup_opened(f) for f in followups if f.owner.email)
+
+
+def followup_opened(followup: FollowUp) -> bool:
     subject = f"New bounce follow-up: {followup.contact.name or followup.email}"
     body = (
         f"A mail to {followup.email} bounced ({followup.get_kind_display().lower()}).\n"

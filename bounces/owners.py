@@ -46,13 +46,15 @@ def owner_source(contact: Contact) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def find_owner(contact: Contact) -> OwnerMatch:
-    """The follow-up owner for `contact`, by the rule in the module docstring."""
+def find_owner(contact: Contact, *, users: list[User] | None = None) -> OwnerMatch:
+    """The follow-up owner for `contact`, by the rule in the module docstring (`users`: the
+    possible owners, when the caller matches many contacts)."""
+    users = possible_owners() if users is None else users
     source = owner_source(contact)
-    owner = match_name(source, users=possible_owners()) if source else None
+    owner = match_name(source, users=users) if source else None
     if owner is not None:
         return OwnerMatch(owner=owner, unmatched=False, source=source)
-    return OwnerMatch(owner=default_owner(), unmatched=True, source=source)
+    return OwnerMatch(owner=default_owner(users), unmatched=True, source=source)
 
 
 def match_name(name: str, *, users: list[User]) -> User | None:
@@ -71,11 +73,10 @@ def match_name(name: str, *, users: list[User]) -> User | None:
     return None
 
 
-def default_owner() -> User | None:
+def default_owner(users: list[User]) -> User | None:
     username = settings.BOUNCES_DEFAULT_OWNER.strip()
     if not username:
         return None
-    users = possible_owners()
     return next((u for u in users if u.username.casefold() == username.casefold()), None)
 
 
