@@ -81,6 +81,7 @@ def test_an_account_manager_corrects_a_bounced_address_and_sees_the_followup_clo
         expect(page.get_by_test_id("followup-state").first).to_have_text("done", timeout=30_000)
         expect(page.get_by_test_id("current-email")).to_have_text("anna@visser.example")
         expect(page.get_by_test_id("history")).to_contain_text("E-mail corrected")
+        expect(page.get_by_test_id("nav-bounces-count")).to_have_text("0")
         shoot(page, "followup-done")
 
     sent = spotler_sandbox.contact("C-1")["properties"]["email"]
