@@ -30,7 +30,9 @@ def followup_list(request: HttpRequest) -> HttpResponse:
     form = InboxFilterForm(request.GET)
     filters = form.filters(may_filter_owner=admin)
     figures = inbox_figures(user=request.user)
-    listing = inbox.browse_followups(user=request.user, filters=filters, page=form.page_number())
+    listing = inbox.browse_followups(
+        user=request.user, filters=filters, page=form.page_number(), per_page=inbox.PAGE_SIZE
+    )
     context = {
         "form": form,
         "filters": filters,
