@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
+from bounces import followups
 from contacts.models import (
     Change,
     Contact,
@@ -26,7 +27,7 @@ PAGE_SIZE = 50
 LIST_ORDER = ("-changed_at", "-pk")
 # The list's state filter offers the sync states and, beside them, the erased tombstones.
 ERASED = "erased"
-STATE_CHOICES = [*SyncStatus.choices, (ERASED, "Erased")]
+STATE_CHOICES = [*SyncStatus.choices, (ERASED, "Erased"), (followups.BOUNCED, "Bounced")]
 # The filter menus list at most this many languages and account managers.
 MAX_CHOICES = 200
 # State counts above this show as "more than"; see `count_by_state`.
@@ -107,7 +108,9 @@ def browse_contacts(
     # Skip to the page in the ordering index alone, then read the full rows of that page only:
     # page 500 then costs 25,000 index entries, not 25,000 rows with their fields.
     ids = filter_contacts(filters).order_by(*LIST_ORDER).values("pk")[start : start + per_page + 1]
-    rows = list(Contact.objects.filter(pk__in=ids).order_by(*LIST_ORDER))
+    rows = list(
+        followups.with_open_followup(Contact.objects.filter(pk__in=ids)).order_by(*LIST_ORDER)
+    )
     counts = count_by_state()
     total = None
     if filters.only_state:
@@ -115,7 +118,8 @@ def browse_contacts(
         chosen = [
             c
             for c in counts
-            if c.value == filters.state or (not filters.state and c.value != ERASED)
+            if c.value == filters.state
+            or (not filters.state and c.value not in {ERASED, followups.BOUNCED})
         ]
         if not any(c.more for c in chosen):
             total = sum(c.count for c in chosen)
@@ -135,6 +139,8 @@ def filter_contacts(filters: ContactFilters) -> ContactQuerySet:
     contacts = Contact.objects.search(filters.search)
     if filters.state == ERASED:
         contacts = contacts.erased()
+    elif filters.state == followups.BOUNCED:
+        contacts = followups.bounced_contacts(contacts)
     elif filters.state:
         contacts = contacts.filter(sync_status=filters.state)
     if filters.language:
@@ -155,7 +161,8 @@ def count_by_state() -> list[StateCount]:
         for value, label in SyncStatus.choices
     ]
     erased = capped_count(Contact.objects.erased())
-    return [*counts, StateCount(ERASED, "Erased", erased)]
+    bounced = StateCount(followups.BOUNCED, "Bounced", followups.count_bounced(COUNT_CAP))
+    return [*counts, StateCount(ERASED, "Erased", erased), bounced]
 
 
 def capped_count(contacts: ContactQuerySet) -> int:

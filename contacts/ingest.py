@@ -26,6 +26,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from bounces.followups import forget_contact
 from bounces.models import Bounce
 from contacts.errors import (
     ContactErased,
@@ -145,6 +146,7 @@ def erase_contact(*, external_id: str) -> Outcome:
         # What came back from Spotler about this person is personal data too.
         Change.objects.filter(external_id=external_id).delete()
         Bounce.objects.filter(contact=contact).delete()
+        forget_contact(contact)  # its bounce follow-ups hold personal data too
     return Outcome(contact=contact, changed=True)
 
 

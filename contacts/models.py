@@ -185,6 +185,9 @@ class ChangeKind(models.TextChoices):
     PERMISSION_CHANGED = "permission_changed", "Permission changed"
     BOUNCED = "bounced", "Bounced"
     INACTIVATED = "inactivated", "Inactivated"
+    # The bounce inbox's work (bounces/followups.py), for a CRM to mirror.
+    FOLLOWUP_OPENED = "followup_opened", "Follow-up opened"
+    FOLLOWUP_RESOLVED = "followup_resolved", "Follow-up resolved"
 
 
 class Change(models.Model):

@@ -236,6 +236,24 @@ SYNC_PULL_OVERLAP_MINUTES = env.int("SYNC_PULL_OVERLAP_MINUTES", default=60)
 # (sync/retention.py); finished runs left without events go too.
 SYNC_EVENT_RETENTION_DAYS = env.int("SYNC_EVENT_RETENTION_DAYS", default=90)
 
+# The bounce inbox (bounces/followups.py): a hard bounce opens a follow-up at once, soft bounces
+# once BOUNCES_SOFT_THRESHOLD arrive within BOUNCES_SOFT_DAYS. Its owner is the user named by the
+# contact's source field BOUNCES_OWNER_FIELD (username, e-mail or full name); unmatched ones go
+# to BOUNCES_DEFAULT_OWNER (a username; empty: unassigned). A follow-up is due after
+# BOUNCES_SERVICE_LEVEL_DAYS working days (Monday to Friday).
+BOUNCES_SOFT_THRESHOLD = env.int("BOUNCES_SOFT_THRESHOLD", default=3)
+BOUNCES_SOFT_DAYS = env.int("BOUNCES_SOFT_DAYS", default=30)
+BOUNCES_OWNER_FIELD = env.str("BOUNCES_OWNER_FIELD", default="account_manager")
+BOUNCES_DEFAULT_OWNER = env.str("BOUNCES_DEFAULT_OWNER", default="")
+BOUNCES_SERVICE_LEVEL_DAYS = env.int("BOUNCES_SERVICE_LEVEL_DAYS", default=5)
+
+# Mail (bounce follow-up notifications, bounces/notify.py): EMAIL_URL as django-environ reads
+# it, e.g. smtp+tls://user:password@mail.example.com:587; the default prints mail to the console.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="spotlersync <noreply@localhost>")
+# Where the dashboard is reached, for links in mail.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
 # After a mapping change, pushing the contacts it affects to more than this many needs a tick
 # in a box first (mapping/push_offer.py): a change that touches every contact re-sends the ledger.
 MAPPING_PUSH_CONFIRM_ABOVE = env.int("MAPPING_PUSH_CONFIRM_ABOVE", default=1000)

@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("contacts.urls")),
     path("mapping/", include("mapping.urls")),
     path("sync/", include("sync.urls")),
+    path("bounces/", include("bounces.urls")),
     path("admin/", admin.site.urls),
 ]
 

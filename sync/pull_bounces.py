@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 import spotler
+from bounces import followups
 from bounces.models import Bounce, BounceKind
 from contacts.feed import publish_change
 from contacts.models import ChangeKind, Contact, hash_external_id
@@ -120,6 +121,7 @@ def apply_bounce(item: spotler.Bounce, *, run: SyncRun) -> str:
         )  # fmt: skip
         # Last in the transaction: publishing holds the feed's lock until the commit.
         publish_change(kind=ChangeKind.BOUNCED, external_id=external_id, payload=payload)
+        followups.take_bounce(bounce)  # the bounce inbox: open or add to a follow-up
     return "sent"
 
 

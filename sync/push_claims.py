@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from bounces import followups
 from contacts.models import Contact, SyncStatus
 from sync.models import OutboxEntry, OutboxStatus
 from sync.push_requests import quiet_period
@@ -97,6 +98,7 @@ def settle_entries(*, token: str, contact: Contact, outcome: PushOutcome) -> Non
         else:
             entries.update(status=OutboxStatus.FAILED, last_error=outcome.answer, claim="")
         _update_contact_state(contact, outcome=outcome, now=now)
+        followups.settle_after_push(contact, outcome)  # closes or reopens a bounce follow-up
 
 
 def backoff(attempts: int) -> timedelta:

@@ -51,6 +51,12 @@ def scheduled_jobs() -> list[ScheduledJob]:
             description="Mails that bounced, to the bounce inbox and the changes feed.",
         ),
         ScheduledJob(
+            name="Mail bounce digests",
+            func="bounces.tasks.send_bounce_digests",
+            minutes=24 * 60,
+            description="The daily e-mail of new bounce follow-ups, for owners who chose it.",
+        ),
+        ScheduledJob(
             name="Refresh Spotler properties",
             func="mapping.tasks.refresh_catalogue",
             minutes=settings.SYNC_REFRESH_PROPERTIES_MINUTES,

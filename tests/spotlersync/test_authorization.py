@@ -69,6 +69,15 @@ ACCESS = {
     "sync:run-detail": ("get", row(LOGIN, DENIED, 404, DENIED, 404)),
     "sync:run-progress": ("get", row(LOGIN, DENIED, 404, DENIED, 404)),
     "sync:run-cancel": ("post", row(LOGIN, DENIED, 404, DENIED, 404)),
+    # The bounce inbox: Account managers and Admins; no follow-up 1 exists, so they get past
+    # the role check to the lookup (an Account manager's lookup covers only their own).
+    "bounces:followup-list": ("get", row(LOGIN, DENIED, DENIED, OK, OK)),
+    "bounces:notifications": ("get", row(LOGIN, DENIED, DENIED, OK, OK)),
+    "bounces:followup-detail": ("get", row(LOGIN, DENIED, DENIED, 404, 404)),
+    "bounces:followup-act": ("post", row(LOGIN, DENIED, DENIED, 404, 404)),
+    # Only an Admin acts on many at once; with none ticked, back to the inbox.
+    "bounces:followup-bulk": ("post", row(LOGIN, DENIED, DENIED, DENIED, 302)),
+    "admin:bounces_followup_changelist": ("get", row(LOGIN, LOGIN, LOGIN, LOGIN, OK)),
     "api:api-root": ("get", row(404, 404, 404, 404, 404)),
     # Also opened by an API token of either scope (tests/contacts/test_api_docs.py).
     "api:openapi-json": ("get", row(LOGIN, DENIED, OK, OK, OK)),
@@ -96,6 +105,8 @@ URL_KWARGS = {
     "contacts:import-progress": {"pk": 1},
     "contacts:import-errors": {"pk": 1},
     "api:contact": {"external_id": "C1"},
+    "bounces:followup-detail": {"pk": 1},
+    "bounces:followup-act": {"pk": 1, "action": "start"},
     "api:contact-inactivate": {"external_id": "C1"},
 }
 

@@ -12,6 +12,10 @@ DEMO_USERS = [
     ("admin", "spotler-demo", Role.ADMIN),
 ]
 
+# The demo Account manager is one of the demo shop's account managers (contacts/demo_shop.py), so
+# the bounce inbox matches its customers' follow-ups to this login (bounces/owners.py).
+DEMO_NAMES = {"accountmanager": ("Sanne", "Bakker", "sanne.bakker@demo-shop.example")}
+
 
 class Command(BaseCommand):
     help = "Creates one demo user per role (SQLite demo database with DEBUG on only)."
@@ -26,8 +30,11 @@ class Command(BaseCommand):
             for username, password, role in DEMO_USERS:
                 user, _ = User.objects.get_or_create(username=username)
                 user.set_password(password)
+                if username in DEMO_NAMES:
+                    user.first_name, user.last_name, user.email = DEMO_NAMES[username]
                 user.save()
                 user.groups.set([Group.objects.get(name=role)])
         self.stdout.write("Demo logins (user / password / role):")
         for username, password, role in DEMO_USERS:
-            self.stdout.write(f"  {username:<15} {password:<13} {role}")
+            name = f" ({' '.join(DEMO_NAMES[username][:2])})" if username in DEMO_NAMES else ""
+            self.stdout.write(f"  {username:<15} {password:<13} {role}{name}")

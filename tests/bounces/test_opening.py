@@ -1,0 +1,136 @@
+"""Bounces become follow-ups: a hard one at once, soft ones at the threshold, one per contact."""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bounces.followups import add_working_days
+from bounces.models import Bounce, FollowUp, FollowUpState
+from contacts.feed import read_changes
+from contacts.ingest import erase_contact
+from sync.models import UnknownContact
+from tests.bounces.helpers import bounce, manager, pull, pushed_contact
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+
+def test_a_hard_bounce_opens_a_followup_for_the_contacts_account_manager_at_once(
+    spotler_client, spotler_sandbox
+):
+    sanne = manager("sanne", first_name="Sanne", last_name="Bakker")
+    contact = pushed_contact(spotler_client, account_manager="Sanne Bakker")
+    bounce(spotler_sandbox, kind="HARDBOUNCE")
+
+    pull(spotler_client)
+
+    followup = FollowUp.objects.get()
+    assert (followup.contact, followup.owner, followup.owner_unmatched) == (contact, sanne, False)
+    assert (followup.state, followup.kind, followup.email) == ("open", "hard", "anna@example.nl")
+    assert followup.bounce_count == 1 and Bounce.objects.get().followup == followup
+    assert followup.due_at == add_working_days(followup.opened_at, 5)
+    opened = [c for c in read_changes() if c.kind == "followup_opened"]
+    assert [c.external_id for c in opened] == ["C-1"]
+    assert opened[0].payload["owner"] == "sanne" and opened[0].payload["type"] == "hard"
+    assert [s.action for s in followup.steps.all()] == ["opened"]
+
+
+def test_repeated_bounces_add_to_the_one_open_followup_and_never_open_a_second(
+    spotler_client, spotler_sandbox
+):
+    pushed_contact(spotler_client)
+    bounce(spotler_sandbox, kind="HARDBOUNCE", ago=timedelta(minutes=30))
+    pull(spotler_client)
+    bounce(spotler_sandbox, kind="SOFTBOUNCE", ago=timedelta(minutes=20))
+    bounce(spotler_sandbox, kind="HARDBOUNCE", ago=timedelta(minutes=10))
+
+    pull(spotler_client)
+    pull(spotler_client)  # the overlapping window reads them all again
+
+    followup = FollowUp.objects.get()
+    assert followup.bounce_count == 3
+    assert Bounce.objects.filter(followup=followup).count() == 3
+    assert [c.kind for c in read_changes()].count("followup_opened") == 1
+    assert [s.action for s in followup.steps.all()] == ["opened", "bounced_again", "bounced_again"]
+
+
+def test_a_new_bounce_after_the_followup_is_done_opens_a_new_one(spotler_client, spotler_sandbox):
+    pushed_contact(spotler_client)
+    bounce(spotler_sandbox, ago=timedelta(minutes=30))
+    pull(spotler_client)
+    FollowUp.objects.update(state=FollowUpState.DONE)
+    bounce(spotler_sandbox, ago=timedelta(minutes=10))
+
+    pull(spotler_client)
+
+    assert FollowUp.objects.count() == 2
+    assert FollowUp.objects.unresolved().get().bounce_count == 1
+
+
+def test_soft_bounces_open_a_followup_only_when_three_arrive_within_thirty_days(
+    spotler_client, spotler_sandbox
+):
+    pushed_contact(spotler_client)
+    bounce(spotler_sandbox, kind="SOFTBOUNCE", ago=timedelta(days=40))  # outside the period
+    bounce(spotler_sandbox, kind="SOFTBOUNCE", ago=timedelta(days=20))
+    bounce(spotler_sandbox, kind="SOFTBOUNCE", ago=timedelta(days=2))
+    pull(spotler_client, days=60)
+    assert not FollowUp.objects.exists()
+
+    bounce(spotler_sandbox, kind="SOFTBOUNCE", ago=timedelta(hours=1))
+    pull(spotler_client)
+
+    followup = FollowUp.objects.get()
+    assert (followup.kind, followup.bounce_count) == ("soft", 3)
+    assert Bounce.objects.filter(followup__isnull=True).count() == 1  # the one 40 days ago
+    assert "3 soft bounces" in followup.steps.get().text
+
+
+def test_the_soft_bounce_threshold_and_period_are_settings(
+    spotler_client, spotler_sandbox, settings
+):
+    settings.BOUNCES_SOFT_THRESHOLD = 2
+    settings.BOUNCES_SOFT_DAYS = 7
+    pushed_contact(spotler_client)
+    bounce(spotler_sandbox, kind="SOFTBOUNCE", ago=timedelta(days=10))
+    bounce(spotler_sandbox, kind="SOFTBOUNCE", ago=timedelta(days=1))
+    pull(spotler_client, days=30)
+    assert not FollowUp.objects.exists()
+
+    bounce(spotler_sandbox, kind="SOFTBOUNCE", ago=timedelta(hours=1))
+    pull(spotler_client)
+
+    assert FollowUp.objects.get().bounce_count == 2
+
+
+def test_a_bounce_of_an_unknown_or_erased_contact_is_counted_without_a_followup(
+    spotler_client, spotler_sandbox
+):
+    pushed_contact(spotler_client, external_id="C-1")
+    pushed_contact(spotler_client, external_id="C-2", email="bob@example.nl")
+    spotler_sandbox.control(
+        "POST", "contacts", json={"externalId": "X-9", "properties": {"email": "x@example.nl"}}
+    )
+    erase_contact(external_id="C-2")
+    bounce(spotler_sandbox, "C-2")
+    bounce(spotler_sandbox, "X-9")
+
+    run = pull(spotler_client)
+
+    assert (run.done, run.skipped) == (2, 2)
+    assert not FollowUp.objects.exists()
+    assert UnknownContact.objects.get(external_id="X-9").times_seen >= 1
+
+
+def test_erasing_a_contact_removes_its_followups_with_its_data(spotler_client, spotler_sandbox):
+    pushed_contact(spotler_client)
+    bounce(spotler_sandbox)
+    pull(spotler_client)
+
+    erase_contact(external_id="C-1")
+
+    assert not FollowUp.objects.exists()
+
+
+def test_working_days_skip_the_weekend():
+    friday = datetime(2026, 11, 20, 9, 0, tzinfo=AMSTERDAM)
+    assert add_working_days(friday, 5) == datetime(2026, 11, 27, 9, 0, tzinfo=AMSTERDAM)
+    assert add_working_days(friday, 1) == datetime(2026, 11, 23, 9, 0, tzinfo=AMSTERDAM)
