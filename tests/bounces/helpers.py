@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from contacts.ingest import upsert_contact
 from sync.pull_bounces import pull_bounces
-from sync.push import push_outbox
+from sync.push import push_one_batch
 from tests.conftest import make_user
 
 ANNA = {"email": "anna@example.nl", "first_name": "Anna", "last_name": "Visser", "newsletter": True}
@@ -16,7 +16,7 @@ ANNA = {"email": "anna@example.nl", "first_name": "Anna", "last_name": "Visser",
 
 def pushed_contact(client, external_id: str = "C-1", **fields):
     outcome = upsert_contact(external_id=external_id, raw_fields={**ANNA, **fields})
-    push_outbox(client=client)
+    push_one_batch(client=client)
     outcome.contact.refresh_from_db()
     return outcome.contact
 

@@ -10,7 +10,7 @@ from contacts.feed import read_changes
 from contacts.ingest import upsert_contact
 from contacts.models import Contact
 from sync.models import OutboxEntry
-from sync.push import push_outbox
+from sync.push import push_one_batch
 from tests.bounces.helpers import ANNA, bounce, manager, pull, pushed_contact
 
 
@@ -40,7 +40,7 @@ def test_a_corrected_address_is_written_pushed_and_closes_the_followup_when_spot
     assert contact.account_manager == "Sanne Bakker"
     assert OutboxEntry.objects.pending().count() == 1
 
-    push_outbox(client=spotler_client)
+    push_one_batch(client=spotler_client)
 
     followup.refresh_from_db()
     assert (followup.state, followup.resolution) == ("done", "email_corrected")
@@ -61,7 +61,7 @@ def test_a_corrected_address_spotler_refuses_reopens_the_followup_with_spotlers_
     spotler_client.anonymize_contact("C-1")  # done in Spotler meanwhile: it takes no more writes
     work.correct_email(followup, by=followup.owner, email="anna.visser@example.nl")
 
-    push_outbox(client=spotler_client)
+    push_one_batch(client=spotler_client)
 
     followup.refresh_from_db()
     assert (followup.state, followup.pending_email, followup.resolution) == ("open", "", "")
@@ -78,7 +78,7 @@ def test_the_shop_correcting_the_address_through_the_ingest_api_closes_the_follo
         external_id="C-1",
         raw_fields={**ANNA, "account_manager": "Sanne Bakker", "email": "a.visser@example.nl"},
     )
-    push_outbox(client=spotler_client)
+    push_one_batch(client=spotler_client)
 
     followup.refresh_from_db()
     assert (followup.state, followup.resolution, followup.resolved_by) == (
@@ -96,7 +96,7 @@ def test_a_push_of_another_field_leaves_the_followup_open(followup, spotler_clie
         external_id="C-1",
         raw_fields={**ANNA, "account_manager": "Sanne Bakker", "first_name": "An"},
     )
-    push_outbox(client=spotler_client)
+    push_one_batch(client=spotler_client)
 
     followup.refresh_from_db()
     assert followup.state == "open"
@@ -152,7 +152,7 @@ def test_a_replacement_without_a_valid_address_is_refused_and_nothing_is_written
 
 def test_made_inactive_blacklists_the_contact_in_spotler(followup, spotler_client, spotler_sandbox):
     work.make_inactive(followup, by=followup.owner)
-    push_outbox(client=spotler_client)
+    push_one_batch(client=spotler_client)
 
     followup.refresh_from_db()
     assert (followup.state, followup.resolution) == ("done", "made_inactive")
@@ -197,7 +197,7 @@ def test_every_step_keeps_who_and_when(followup, spotler_client):
     work.start(followup, by=followup.owner)
     work.add_note(followup, by=followup.owner, text="Called reception")
     work.correct_email(followup, by=followup.owner, email="anna.visser@example.nl")
-    push_outbox(client=spotler_client)
+    push_one_batch(client=spotler_client)
 
     followup.refresh_from_db()
     steps = list(followup.steps.values_list("action", "by__username"))
