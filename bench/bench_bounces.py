@@ -83,7 +83,8 @@ def seed_followups(users: dict) -> None:
         followups.append(f)
     followups = FollowUp.objects.bulk_create(followups, batch_size=2000)
     Bounce.objects.bulk_create(
-        [Bounce(contact=f.contact, external_id=f.contact.external_id, email=f.email, kind=f.kind,
+        [Bounce(contact=f.contact, external_id=f.contact.external_id,
+                external_id_hash=f.contact.external_id_hash, email=f.email, kind=f.kind,
                 bounced_at=f.opened_at, followup=f) for f in followups],
         batch_size=2000,
     )  # fmt: skip
@@ -215,7 +216,8 @@ def measure_pull(began) -> list[Figure]:
     seconds = time.monotonic() - started
     opened = FollowUp.objects.count() - before
     stored = Bounce.objects.filter(external_id__startswith="B-").count()
-    pages = -(-BOUNCES // pull_bounces.PAGE_SIZE)
+    size = settings.SYNC_PULL_BOUNCES_PAGE_SIZE
+    pages = -(-BOUNCES // size)
     ok = run.status == "succeeded" and stored == BOUNCES and opened == BOUNCES - BOUNCES // 5
     check = (
         "" if ok else f"; WRONG RESULT: {run.status} {run.error} stored {stored} opened {opened}"
@@ -223,7 +225,7 @@ def measure_pull(began) -> list[Figure]:
     return [Figure(
         f"bounce pull: {BOUNCES:,} bounces read, stored, published and followed up", seconds, "s",
         target=PULL_TARGET_SECONDS, higher_is_better=False,
-        note=f"pages of {pull_bounces.PAGE_SIZE} ({pages} calls) at "
+        note=f"pages of {size} ({pages} calls) at "
              f"{settings.SPOTLER_RATE_LIMIT:g} calls/s, PostgreSQL, {os.cpu_count()} cores shared "
              f"with the sandbox; load average before: {loadavg}; {opened:,} follow-ups opened"
              f"{check}",

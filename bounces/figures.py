@@ -11,7 +11,8 @@ from django.db.models import Count, DurationField, ExpressionWrapper, F
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
-from bounces.models import FollowUp, FollowUpState, Resolution
+from bounces.models import Bounce, FollowUp, FollowUpState, LedgerState, Resolution
+from spotlersync.roles import is_admin
 
 WEEKS = 12
 
@@ -25,12 +26,19 @@ class Week:
 
 @dataclass(frozen=True)
 class InboxFigures:
-    open_per_owner: list[tuple[str, int]]  # (username or "unassigned", count), most first
+    open_per_owner: list[tuple[str, int]]  # (full name, else username, or "unassigned", count)
     median_to_resolve: timedelta | None  # over follow-ups resolved in the last WEEKS weeks
     resolved_count: int
     resolutions: list[tuple[str, int]]  # (label, count) in the last WEEKS weeks
     overdue: int
     weeks: list[Week]
+    # Admins only (None for others): bounces in the last WEEKS weeks of contacts that are erased,
+    # anonymized or unknown to the ledger, kept without a follow-up; (label, count) per state.
+    without_followup: list[tuple[str, int]] | None = None
+
+    @property
+    def without_followup_total(self) -> int:
+        return sum(n for _, n in self.without_followup or [])
 
     @property
     def busiest_week(self) -> int:
@@ -49,12 +57,38 @@ def inbox_figures(*, user, now: datetime | None = None) -> InboxFigures:
         resolutions=resolutions_by_kind(resolved),
         overdue=mine.overdue(now).count(),
         weeks=weekly(mine, since=first_week),
+        without_followup=bounces_without_followup(since=first_week) if is_admin(user) else None,
     )
 
 
 def open_per_owner(followups) -> list[tuple[str, int]]:
-    rows = followups.unresolved().values_list("owner__username").annotate(n=Count("id"))
-    return sorted(((name or "unassigned", n) for name, n in rows), key=lambda r: (-r[1], r[0]))
+    rows = (
+        followups.unresolved()
+        .values_list("owner__username", "owner__first_name", "owner__last_name")
+        .annotate(n=Count("id"))
+    )
+    named = [(_person(*names), n) for *names, n in rows]
+    return sorted(named, key=lambda r: (-r[1], r[0]))
+
+
+def _person(username: str | None, first: str | None, last: str | None) -> str:
+    full = f"{first or ''} {last or ''}".strip()
+    return full or username or "unassigned"
+
+
+WITHOUT_FOLLOWUP = [LedgerState.ERASED, LedgerState.ANONYMIZED, LedgerState.UNKNOWN]
+
+
+def bounces_without_followup(*, since: datetime) -> list[tuple[str, int]]:
+    """Bounces since `since` of contacts erased, anonymized or unknown to the ledger, per state
+    (every state, zeros too, so the figure reads the same each time)."""
+    counts = dict(
+        Bounce.objects.filter(ledger_state__in=WITHOUT_FOLLOWUP, bounced_at__gte=since)
+        .order_by()
+        .values_list("ledger_state")
+        .annotate(n=Count("id"))
+    )
+    return [(state.label.lower(), counts.get(state.value, 0)) for state in WITHOUT_FOLLOWUP]
 
 
 def median_duration(resolved) -> timedelta | None:

@@ -23,7 +23,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
+from django_q.tasks import async_task
 
+from bounces import tasks
 from bounces.models import (
     Bounce,
     BounceKind,
@@ -153,9 +155,10 @@ def _open_many(
     ])  # fmt: skip
     mailed = [f.pk for f in built.values() if f.owner is not None and f.owner.email]
     if mailed:
-        from bounces import notify
-
-        transaction.on_commit(lambda: notify.followups_opened(followup_ids=mailed))
+        # On the queue: mail the pull itself sent would wait for the mail server, page by page.
+        transaction.on_commit(
+            lambda: async_task(tasks.mail_new_followups, mailed, group="bounce-mail")
+        )
     return built
 
 

@@ -6,21 +6,52 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from contacts.models import hash_external_id
+
 
 class BounceKind(models.TextChoices):
     HARD = "hard", "Hard bounce"
     SOFT = "soft", "Soft bounce"
 
 
+class LedgerState(models.TextChoices):
+    """What the ledger knew of a bounce's contact when the bounce was pulled. Only a bounce of a
+    contact in the ledger becomes follow-up work; the others are kept and counted."""
+
+    KNOWN = "known", "In the ledger"
+    # The shop deleted the customer; Spotler's anonymization is still to run (or be confirmed).
+    ERASED = "erased", "Erased"
+    # The shop deleted the customer and Spotler confirmed the anonymization.
+    ANONYMIZED = "anonymized", "Anonymized"
+    UNKNOWN = "unknown", "Unknown to the ledger"
+
+
+def bounce_key_hash(*, external_id: str | None, email: str) -> str:
+    """A bounce's contact in its unique key: the hash the ledger keeps of the externalId (an
+    erased contact keeps only that), or, for a Spotler contact without one, of its address."""
+    return hash_external_id(external_id) if external_id else hash_external_id(f"email:{email}")
+
+
 class Bounce(models.Model):
     """One mail to one contact that bounced, as `contact/bounces/list` reported it."""
 
-    # Null once the contact is gone; the bounce stays for whoever follows it up.
+    # Null when the ledger holds no such contact (erased or unknown: see `ledger_state`).
     contact = models.ForeignKey(
         "contacts.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="bounces"
     )
-    external_id = models.CharField(max_length=200, help_text="Spotler's externalId.")
-    email = models.CharField(max_length=254, blank=True, help_text="As Spotler reported it.")
+    external_id = models.CharField(
+        max_length=200, blank=True, help_text="Spotler's externalId; empty for an erased contact."
+    )
+    external_id_hash = models.CharField(
+        max_length=64, help_text="SHA-256 of the externalId (of the address, if there is none)."
+    )
+    ledger_state = models.CharField(
+        max_length=20, choices=LedgerState.choices, default=LedgerState.KNOWN
+    )
+    email = models.CharField(
+        max_length=254, blank=True,
+        help_text="As Spotler reported it; empty for an erased contact.",
+    )  # fmt: skip
     kind = models.CharField(max_length=10, choices=BounceKind.choices)
     bounced_at = models.DateTimeField(help_text="Spotler's date of the bounce.")
     mailing_id = models.CharField(
@@ -39,16 +70,23 @@ class Bounce(models.Model):
         constraints = [
             # Pull windows overlap: the same bounce is read more than once and stored once.
             models.UniqueConstraint(
-                fields=["external_id", "bounced_at", "kind", "mailing_id"],
-                name="one_row_per_bounce",
+                fields=["external_id_hash", "bounced_at", "kind", "mailing_id"],
+                name="one_row_per_bounce_key",
             )
         ]
-        indexes = [models.Index(fields=["contact", "-bounced_at"])]
+        indexes = [
+            models.Index(fields=["contact", "-bounced_at"]),
+            # The inbox counts the few bounces kept without a follow-up by reading only them.
+            models.Index(
+                fields=["ledger_state", "bounced_at"],
+                condition=~models.Q(ledger_state="known"),
+                name="bounce_without_contact_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return (
-            f"{self.get_kind_display()} of {self.external_id} at {self.bounced_at:%Y-%m-%d %H:%M}"
-        )
+        who = self.external_id or f"{self.get_ledger_state_display().lower()} contact"
+        return f"{self.get_kind_display()} of {who} at {self.bounced_at:%Y-%m-%d %H:%M}"
 
 
 class FollowUpState(models.TextChoices):

@@ -211,6 +211,12 @@ SPOTLER_READ_TIMEOUT = env.float("SPOTLER_READ_TIMEOUT", default=30)
 SYNC_REFRESH_PROPERTIES_MINUTES = env.int("SYNC_REFRESH_PROPERTIES_MINUTES", default=60)
 SYNC_PULL_UPDATES_MINUTES = env.int("SYNC_PULL_UPDATES_MINUTES", default=15)
 SYNC_PULL_BOUNCES_MINUTES = env.int("SYNC_PULL_BOUNCES_MINUTES", default=60)
+# Bounces per call to `contact/bounces/list`. Spotler documents no maximum (spotler-api.md §2.7,
+# §6); at its 10 calls/s, pages of 100 alone would make 50,000 bounces take 50 s. Lower it if
+# Spotler ever refuses the size.
+SYNC_PULL_BOUNCES_PAGE_SIZE = env.int("SYNC_PULL_BOUNCES_PAGE_SIZE", default=500)
+if SYNC_PULL_BOUNCES_PAGE_SIZE < 1:
+    raise ImproperlyConfigured("SYNC_PULL_BOUNCES_PAGE_SIZE must be 1 or more (bounces a call).")
 # The queue (django-q2 cluster name) that works backfills; see Q_CLUSTER["ALT_CLUSTERS"].
 SYNC_BACKFILL_CLUSTER = "backfill"
 # A running run whose worker has not reported for this long is taken to have died: the

@@ -21,7 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import F, JSONField, OuterRef, Subquery
+from django.db.models import JSONField, OuterRef, Subquery
 from django.utils import timezone
 
 import spotler
@@ -44,6 +44,7 @@ from sync.models import (
 )
 from sync.paged_pull import pull_pages
 from sync.spotler_connection import spotler_client
+from sync.unknown_contacts import record_unknown
 
 # Spotler documents no maximum (spotler-api.md §2.7; the sandbox allows 1,000). At the rate limit
 # (10 calls/s) pages of 100 alone would make 50,000 updated contacts take 50 s.
@@ -347,7 +348,7 @@ def _write(writes: _Writes) -> None:
         update_fields=["enabled", "changed_at"],
     )  # fmt: skip
     SyncEvent.objects.bulk_create(writes.events)
-    _record_unknown(writes.unknown)
+    record_unknown(writes.unknown, source=SyncRunKind.PULL_UPDATES)
     if writes.unknown_permissions:
         UnknownContact.objects.bulk_create(
             [
@@ -361,26 +362,6 @@ def _write(writes: _Writes) -> None:
             update_fields=["permissions", "last_changed"],
         )
     publish_changes(writes.changes)
-
-
-def _record_unknown(external_ids: list[str]) -> None:
-    """Count each externalId the ledger does not know (one more for each time it is seen)."""
-    seen = Counter(external_ids)
-    known = set(
-        UnknownContact.objects.filter(external_id__in=seen).values_list("external_id", flat=True)
-    )
-    for times in set(seen.values()):
-        UnknownContact.objects.filter(
-            external_id__in=[e for e in known if seen[e] == times]
-        ).update(times_seen=F("times_seen") + times)
-    UnknownContact.objects.bulk_create(
-        [
-            UnknownContact(external_id=e, source=SyncRunKind.PULL_UPDATES, times_seen=n)
-            for e, n in seen.items()
-            if e not in known
-        ],
-        ignore_conflicts=True,
-    )
 
 
 def _jsonable(value: object) -> bool:

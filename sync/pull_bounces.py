@@ -1,26 +1,34 @@
 """Pulling bounces from Spotler: mails that did not reach a contact (spotler-api.md §6).
 
-Each bounce of a contact the ledger knows is stored once (`bounces.Bounce`, the bounce inbox),
-published on the changes feed as `bounced`, and noted on the contact's timeline. Windows
-overlap, so the same bounce is read more than once: its externalId, date, type and mailing
-make it one row, and only the first reading of it is applied.
+Each bounce is stored once (`bounces.Bounce`, the bounce inbox). A bounce of a contact in the
+ledger is also published on the changes feed as `bounced`, noted on the contact's timeline and
+handed to the inbox's follow-ups; a bounce of a contact the shop deleted (erased, or anonymized
+in Spotler too) or one the ledger never knew is kept without personal data beyond what Spotler
+reported of an unknown contact, counted, and opens nothing. Windows overlap, so the same bounce
+is read more than once: its contact (the externalId's hash), date, type and mailing make it one
+row, and only the first reading of it is applied.
+
+A page is applied in a fixed handful of statements, whatever its size: its contacts by hash,
+the bounces it already stored, then bulk inserts, the feed, and the follow-ups. A pull running
+at the same time that stores one of the page's bounces first makes the insert fail on the unique
+key; the page is then applied again against what that pull wrote.
 """
 
 import logging
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 import spotler
 from bounces import followups
-from bounces.models import Bounce, BounceKind
-from contacts.feed import publish_change
-from contacts.models import ChangeKind, Contact, hash_external_id
+from bounces.models import Bounce, BounceKind, LedgerState, bounce_key_hash
+from contacts.feed import publish_changes
+from contacts.models import Change, ChangeKind, Contact, SyncStatus
 from sync.models import (
     PullWatermark,
     SyncEvent,
@@ -29,18 +37,22 @@ from sync.models import (
     SyncRunKind,
     SyncRunStatus,
     SyncRunTrigger,
-    UnknownContact,
 )
 from sync.paged_pull import pull_pages
 from sync.spotler_connection import spotler_client
+from sync.unknown_contacts import record_unknown
 
 logger = logging.getLogger(__name__)
-
-PAGE_SIZE = 100
 
 # The very first bounce pull reads one day back: old bounces would flood the inbox and the feed
 # (unlike permissions, they do not decide what a push may send).
 FIRST_WINDOW = timedelta(days=1)
+# A page that collided with a concurrent pull is applied again; more than a few collisions in a
+# row would be a bug, not a race.
+ATTEMPTS = 3
+
+# (externalId hash, date, kind, mailing): what makes a bounce one row.
+Key = tuple[str, datetime, str, str]
 
 
 def pull_bounces(
@@ -53,16 +65,18 @@ def pull_bounces(
 ) -> SyncRun:
     """Read `contact/bounces/list` over [since, until] and apply every bounce once.
 
-    Counts on the run: done = bounces read, sent = new bounces applied, skipped = bounces
-    already applied (or of contacts the ledger does not know), failed = bounces without a date.
+    Counts on the run: done = bounces read, sent = new bounces of contacts in the ledger,
+    skipped = bounces already stored, and new ones of contacts that are erased, anonymized or
+    unknown to the ledger (kept, with no follow-up), failed = bounces without a date.
     """
     client = client or spotler_client()
 
     def read_pages(after: str | None) -> Iterator[spotler.Page]:
-        return client.iter_bounce_pages(since=since, until=until, page_size=PAGE_SIZE, after=after)
+        size = settings.SYNC_PULL_BOUNCES_PAGE_SIZE
+        return client.iter_bounce_pages(since=since, until=until, page_size=size, after=after)
 
     def apply_page(items: list[spotler.Bounce], run: SyncRun) -> Counter:
-        return Counter(apply_bounce(item, run=run) for item in items)
+        return Counter(apply_bounces(items, run=run))
 
     return pull_pages(
         run, kind=SyncRunKind.PULL_BOUNCES, trigger=trigger, since=since, until=until,
@@ -84,58 +98,129 @@ def pull_bounces_on_schedule(*, client: spotler.SpotlerClient | None = None) -> 
     return run
 
 
-def apply_bounce(item: spotler.Bounce, *, run: SyncRun) -> str:
-    """Apply one bounce; returns which run counter it adds to (sent/skipped/failed)."""
-    external_id = item.contact.external_id
-    if item.date is None:
-        # Without its date a bounce cannot be told apart from the next one; Spotler always
-        # sends one (§6), so this is a contract change worth a look.
-        logger.warning("Spotler reported a bounce without a date (externalId %r)", external_id)
-        return "failed"
-    contact = Contact.objects.filter(external_id=external_id).first() if external_id else None
-    if contact is None:
-        if external_id and _erased(external_id):
-            return "skipped"  # the shop deleted this customer: nothing is kept about them
-        record_unknown(external_id or "(none)", source=SyncRunKind.PULL_BOUNCES)
-        return "skipped"
-    values = {
-        "external_id": external_id,
-        "bounced_at": item.date,
-        "kind": BounceKind.HARD if item.hard else BounceKind.SOFT,
-        "mailing_id": item.encrypted_act_id or "",
-    }
-    if Bounce.objects.filter(**values).exists():
-        return "skipped"
-    with transaction.atomic():
+def apply_bounces(items: list[spotler.Bounce], *, run: SyncRun | None) -> list[str]:
+    """Apply a page of bounces; per item, the run counter it adds to (sent/skipped/failed)."""
+    for attempt in range(1, ATTEMPTS + 1):
         try:
             with transaction.atomic():
-                bounce = Bounce.objects.create(
-                    contact=contact, email=(item.contact.email or "")[:254], run=run, **values
-                )
+                return _apply_page(items, run=run)
         except IntegrityError:
-            return "skipped"  # a pull running at the same time stored it first
+            if attempt == ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+@dataclass
+class _Reading:
+    """One bounce as read, and its row's unique key."""
+
+    item: spotler.Bounce
+    key: Key
+
+
+def _apply_page(items: list[spotler.Bounce], *, run: SyncRun | None) -> list[str]:
+    readings: list[_Reading | None] = []
+    for item in items:
+        if item.date is None:
+            # Without its date a bounce cannot be told apart from the next one; Spotler always
+            # sends one (§6), so this is a contract change worth a look.
+            ext = item.contact.external_id
+            logger.warning("Spotler reported a bounce without a date (externalId %r)", ext)
+            readings.append(None)
+        else:
+            readings.append(_Reading(item, _key(item)))
+    dated = [r for r in readings if r is not None]
+    stored = _stored_keys(dated)
+    contacts = _contacts_by_hash({r.key[0] for r in dated})
+    new: dict[Key, Bounce] = {}
+    for reading in dated:
+        if reading.key not in stored and reading.key not in new:
+            new[reading.key] = _bounce(reading, contact=contacts.get(reading.key[0]), run=run)
+    Bounce.objects.bulk_create(new.values())
+    known = [b for b in new.values() if b.ledger_state == LedgerState.KNOWN]
+    _publish(known, run=run)
+    followups.open_for_bounces(known)  # the bounce inbox: open or add to follow-ups
+    unknown = [b for b in new.values() if b.ledger_state == LedgerState.UNKNOWN]
+    record_unknown([b.external_id or "(none)" for b in unknown], source=SyncRunKind.PULL_BOUNCES)
+    counted, applied = [], set()
+    for reading in readings:
+        if reading is None:
+            counted.append("failed")
+            continue
+        bounce = new.get(reading.key)
+        first = bounce is not None and reading.key not in applied
+        applied.add(reading.key)
+        counted.append("sent" if first and bounce.ledger_state == LedgerState.KNOWN else "skipped")
+    return counted
+
+
+def _key(item: spotler.Bounce) -> Key:
+    kind = BounceKind.HARD if item.hard else BounceKind.SOFT
+    email = (item.contact.email or "")[:254]
+    hashed = bounce_key_hash(external_id=item.contact.external_id, email=email)
+    return (hashed, item.date, kind, item.encrypted_act_id or "")
+
+
+def _stored_keys(readings: list[_Reading]) -> set[Key]:
+    """The keys of the page's bounces stored already (by an earlier, overlapping window)."""
+    if not readings:
+        return set()
+    dates = [r.key[1] for r in readings]
+    rows = Bounce.objects.filter(
+        external_id_hash__in={r.key[0] for r in readings},
+        bounced_at__gte=min(dates), bounced_at__lte=max(dates),
+    ).values_list("external_id_hash", "bounced_at", "kind", "mailing_id")  # fmt: skip
+    return set(rows)
+
+
+def _contacts_by_hash(hashes: set[str]) -> dict[str, Contact]:
+    """The page's contacts in the ledger, erased ones (tombstones) included, by externalId hash."""
+    if not hashes:
+        return {}
+    found = Contact.objects.filter(external_id_hash__in=hashes).order_by()
+    return {c.external_id_hash: c for c in found}
+
+
+def _bounce(reading: _Reading, *, contact: Contact | None, run: SyncRun | None) -> Bounce:
+    """The row to store for a new bounce; what is kept depends on what the ledger knows."""
+    hashed, bounced_at, kind, mailing_id = reading.key
+    item = reading.item
+    common = {
+        "external_id_hash": hashed, "bounced_at": bounced_at, "kind": kind,
+        "mailing_id": mailing_id, "run": run,
+    }  # fmt: skip
+    email = (item.contact.email or "")[:254]
+    if contact is None:
+        # Unknown: kept as Spotler reported it (its externalId is under Unknown contacts too).
+        external_id = item.contact.external_id or ""
+        return Bounce(ledger_state=LedgerState.UNKNOWN, external_id=external_id, email=email,
+                      **common)  # fmt: skip
+    if contact.is_erased:
+        # The shop deleted this customer: nothing that names them is kept, only the hash the
+        # tombstone holds as well.
+        anonymized = contact.sync_status == SyncStatus.ANONYMIZED
+        state = LedgerState.ANONYMIZED if anonymized else LedgerState.ERASED
+        return Bounce(ledger_state=state, external_id="", email="", **common)
+    return Bounce(
+        ledger_state=LedgerState.KNOWN, contact=contact, external_id=contact.external_id,
+        email=email, **common,
+    )  # fmt: skip
+
+
+def _publish(bounces: list[Bounce], *, run: SyncRun | None) -> None:
+    """The contacts' timelines and the changes feed (last: its lock is held until the commit)."""
+    events, changes = [], []
+    for bounce in bounces:
         payload = _payload(bounce)
-        SyncEvent.objects.create(
-            contact=contact, run=run, kind=SyncEventKind.PULL, ok=True,
+        events.append(SyncEvent(
+            contact=bounce.contact, run=run, kind=SyncEventKind.PULL, ok=True,
             payload={"bounce": payload}, answer=_describe(bounce),
-        )  # fmt: skip
-        # Last in the transaction: publishing holds the feed's lock until the commit.
-        publish_change(kind=ChangeKind.BOUNCED, external_id=external_id, payload=payload)
-        followups.take_bounce(bounce)  # the bounce inbox: open or add to a follow-up
-    return "sent"
-
-
-def record_unknown(external_id: str, *, source: str) -> None:
-    """Note an externalId Spotler reported that the ledger does not know (Django admin)."""
-    updated = UnknownContact.objects.filter(external_id=external_id).update(
-        times_seen=F("times_seen") + 1
-    )
-    if not updated:
-        UnknownContact.objects.get_or_create(external_id=external_id, defaults={"source": source})
-
-
-def _erased(external_id: str) -> bool:
-    return Contact.objects.erased().filter(external_id_hash=hash_external_id(external_id)).exists()
+        ))  # fmt: skip
+        changes.append(
+            Change(kind=ChangeKind.BOUNCED, external_id=bounce.external_id, payload=payload)
+        )
+    SyncEvent.objects.bulk_create(events)
+    publish_changes(changes)
 
 
 def _payload(bounce: Bounce) -> dict:

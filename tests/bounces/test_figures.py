@@ -90,6 +90,22 @@ def test_an_account_managers_figures_cover_only_their_own(situation):
     assert figures.resolutions == [("E-mail corrected", 2)]
 
 
+def test_open_followups_per_owner_name_each_owner_by_full_name_where_known(client, db):
+    sanne = manager("sanne", first_name="Sanne", last_name="Bakker")
+    tom = manager("tom")
+    make_followup(1, owner=sanne, opened_ago=timedelta(hours=1))
+    make_followup(2, owner=sanne, opened_ago=timedelta(hours=2))
+    make_followup(3, owner=tom, opened_ago=timedelta(hours=3))
+    admin = manager("boss", role="Admin")
+
+    figures = inbox_figures(user=admin, now=NOW)
+
+    assert figures.open_per_owner == [("Sanne Bakker", 2), ("tom", 1)]
+    client.force_login(admin)
+    figure = client.get("/bounces/").content.decode().split('data-testid="figure-open"')[1]
+    assert "<strong>2</strong> Sanne Bakker" in figure.split("</article>")[0]
+
+
 def test_no_resolved_followups_means_no_median(db):
     figures = inbox_figures(user=manager("sanne"), now=NOW)
 

@@ -1,5 +1,6 @@
 """Bounces become follow-ups: a hard one at once, soft ones at the threshold, one per contact."""
 
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -8,9 +9,15 @@ from bounces.models import Bounce, FollowUp, FollowUpState
 from contacts.feed import read_changes
 from contacts.ingest import erase_contact
 from sync.models import UnknownContact
+from sync.push import push_one_batch
 from tests.bounces.helpers import bounce, manager, pull, pushed_contact
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+
+def text_of(response) -> str:
+    """The page's text as a reader sees it (tags left out)."""
+    return re.sub(r"<[^>]+>", "", response.content.decode())
 
 
 def test_a_hard_bounce_opens_a_followup_for_the_contacts_account_manager_at_once(
@@ -49,7 +56,9 @@ def test_repeated_bounces_add_to_the_one_open_followup_and_never_open_a_second(
     assert followup.bounce_count == 3
     assert Bounce.objects.filter(followup=followup).count() == 3
     assert [c.kind for c in read_changes()].count("followup_opened") == 1
-    assert [s.action for s in followup.steps.all()] == ["opened", "bounced_again", "bounced_again"]
+    # One line of history for what one pull added.
+    assert [s.action for s in followup.steps.all()] == ["opened", "bounced_again"]
+    assert followup.steps.last().text == "Bounced again (soft bounce, hard bounce)."
 
 
 def test_a_new_bounce_after_the_followup_is_done_opens_a_new_one(spotler_client, spotler_sandbox):
@@ -101,23 +110,41 @@ def test_the_soft_bounce_threshold_and_period_are_settings(
     assert FollowUp.objects.get().bounce_count == 2
 
 
-def test_a_bounce_of_an_unknown_or_erased_contact_is_counted_without_a_followup(
-    spotler_client, spotler_sandbox
+def test_bounces_of_erased_anonymized_and_unknown_contacts_are_kept_and_counted_for_admins(
+    spotler_client, spotler_sandbox, client
 ):
     pushed_contact(spotler_client, external_id="C-1")
     pushed_contact(spotler_client, external_id="C-2", email="bob@example.nl")
+    pushed_contact(spotler_client, external_id="C-3", email="eva@example.nl")
     spotler_sandbox.control(
         "POST", "contacts", json={"externalId": "X-9", "properties": {"email": "x@example.nl"}}
     )
-    erase_contact(external_id="C-2")
+    bounce(spotler_sandbox, "C-1")  # in the ledger: a follow-up
+    bounce(spotler_sandbox, "C-3", ago=timedelta(minutes=2))
+    erase_contact(external_id="C-3")
+    push_one_batch(client=spotler_client)  # Spotler anonymizes C-3
+    erase_contact(external_id="C-2")  # its anonymization is still to run
     bounce(spotler_sandbox, "C-2")
     bounce(spotler_sandbox, "X-9")
+    bounce(spotler_sandbox, "X-9", kind="SOFTBOUNCE", ago=timedelta(minutes=3))
 
     run = pull(spotler_client)
+    pull(spotler_client)  # the overlapping window reads them all again
 
-    assert (run.done, run.skipped) == (2, 2)
-    assert not FollowUp.objects.exists()
-    assert UnknownContact.objects.get(external_id="X-9").times_seen >= 1
+    assert (run.done, run.sent, run.skipped) == (5, 1, 4)
+    assert FollowUp.objects.get().contact.external_id == "C-1"
+    states = sorted(Bounce.objects.filter(followup=None).values_list("ledger_state", flat=True))
+    assert states == ["anonymized", "erased", "unknown", "unknown"]
+    assert UnknownContact.objects.get(external_id="X-9").times_seen == 2
+
+    client.force_login(manager("boss", role="Admin"))
+    line = (
+        "4 bounces without a follow-up in the last 12 weeks: 1 erased, 1 anonymized, "
+        "2 unknown to the ledger."
+    )
+    assert line in text_of(client.get("/bounces/"))
+    client.force_login(manager("sanne"))
+    assert "without a follow-up" not in text_of(client.get("/bounces/"))
 
 
 def test_erasing_a_contact_removes_its_followups_with_its_data(spotler_client, spotler_sandbox):

@@ -35,11 +35,14 @@ def window() -> dict:
 
 @pytest.mark.parametrize("kind", PULLS)
 def test_a_pull_cancelled_while_it_runs_stops_after_its_page_and_keeps_its_place(
-    kind, spotler_client, spotler_sandbox, monkeypatch
+    kind, spotler_client, spotler_sandbox, monkeypatch, settings
 ):
     module, pull_window = PULLS[kind]
     three_pushed_and_bounced(spotler_client, spotler_sandbox)
-    monkeypatch.setattr(module, "PAGE_SIZE", 1)
+    if kind == SyncRunKind.PULL_BOUNCES:
+        settings.SYNC_PULL_BOUNCES_PAGE_SIZE = 1
+    else:
+        monkeypatch.setattr(module, "PAGE_SIZE", 1)
     run = SyncRun.objects.create(kind=kind, trigger=SyncRunTrigger.DASHBOARD, cancel_requested=True)
 
     ended = pull_window(**window(), client=spotler_client, run=run)

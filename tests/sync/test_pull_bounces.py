@@ -22,7 +22,7 @@ from sync.models import (
     SyncRunTrigger,
     UnknownContact,
 )
-from sync.pull_bounces import pull_bounces, pull_bounces_on_schedule
+from sync.pull_bounces import apply_bounces, pull_bounces, pull_bounces_on_schedule
 from sync.push import push_one_batch
 from sync.runs import start_run
 from sync.schedules import scheduled_jobs
@@ -116,7 +116,7 @@ def test_bounces_read_from_the_older_base_path_are_kept_as_well(spotler_client, 
     assert Bounce.objects.get().kind == BounceKind.SOFT
 
 
-def test_a_bounce_of_a_contact_the_ledger_does_not_know_is_recorded_not_published(
+def test_a_bounce_of_a_contact_the_ledger_does_not_know_is_kept_and_recorded_not_published(
     spotler_client, spotler_sandbox
 ):
     spotler_sandbox.control(
@@ -124,24 +124,74 @@ def test_a_bounce_of_a_contact_the_ledger_does_not_know_is_recorded_not_publishe
     )
     bounce(spotler_sandbox, "X-9")
     run = pull(spotler_client)
+    again = pull(spotler_client)  # an overlapping window reads it again
     assert (run.done, run.sent, run.skipped) == (1, 0, 1)
+    assert (again.done, again.sent, again.skipped) == (1, 0, 1)
     unknown = UnknownContact.objects.get()
     assert (unknown.external_id, unknown.source) == ("X-9", SyncRunKind.PULL_BOUNCES)
-    assert not Bounce.objects.exists()
+    assert unknown.times_seen == 1  # the same bounce read twice is one sighting
+    kept = Bounce.objects.get()
+    assert (kept.ledger_state, kept.contact, kept.followup) == ("unknown", None, None)
+    assert (kept.external_id, kept.email, kept.kind) == ("X-9", "x@example.nl", "hard")
     assert read_changes() == []
 
 
-def test_nothing_is_kept_of_a_bounce_of_a_customer_the_shop_deleted(
+def test_a_bounce_of_a_customer_the_shop_deleted_is_kept_without_personal_data(
     spotler_client, spotler_sandbox
 ):
     pushed_contact(spotler_client)
     erase_contact(external_id="C-1")  # Spotler still knows C-1 until the anonymization runs
     bounce(spotler_sandbox)
     run = pull(spotler_client)
-    assert (run.status, run.done, run.skipped) == (SyncRunStatus.SUCCEEDED, 1, 1)
-    assert not Bounce.objects.exists()
+    assert (run.status, run.done, run.sent, run.skipped) == (SyncRunStatus.SUCCEEDED, 1, 0, 1)
+    kept = Bounce.objects.get()
+    assert (kept.ledger_state, kept.contact, kept.followup) == ("erased", None, None)
+    assert (kept.external_id, kept.email) == ("", "")
+    assert kept.external_id_hash == Contact.objects.get().external_id_hash
+    assert "anna" not in str(Bounce.objects.values().get()).lower()
     assert not UnknownContact.objects.exists()
     assert read_changes() == []
+    assert not SyncEvent.objects.filter(kind=SyncEventKind.PULL).exists()
+
+
+def test_a_bounce_of_a_contact_anonymized_in_spotler_is_kept_as_anonymized(
+    spotler_client, spotler_sandbox
+):
+    pushed_contact(spotler_client)
+    bounce(spotler_sandbox)  # Spotler's report of a mail sent before the anonymization
+    erase_contact(external_id="C-1")
+    push_one_batch(client=spotler_client)  # Spotler anonymizes the contact
+    assert Contact.objects.get().sync_status == "anonymized"
+
+    run = pull(spotler_client)
+
+    assert (run.done, run.sent, run.skipped) == (1, 0, 1)
+    kept = Bounce.objects.get()
+    assert (kept.ledger_state, kept.external_id, kept.email) == ("anonymized", "", "")
+
+
+def test_a_page_applies_many_bounces_in_a_fixed_number_of_statements(
+    spotler_client, spotler_sandbox, django_assert_max_num_queries
+):
+    for n in range(12):
+        upsert_contact(external_id=f"C-{n}", raw_fields={**ANNA, "email": f"c{n}@example.nl"})
+    push_one_batch(client=spotler_client)
+    for n in range(12):
+        bounce(spotler_sandbox, f"C-{n}", type="HARDBOUNCE" if n % 2 else "SOFTBOUNCE")
+    bounce(spotler_sandbox, "C-1", type="SOFTBOUNCE")  # a second bounce of one contact
+    items = list(
+        spotler_client.iter_bounces(
+            since=timezone.now() - timedelta(hours=1), until=timezone.now() + timedelta(seconds=1)
+        )
+    )
+    assert len(items) == 13
+
+    with django_assert_max_num_queries(25):
+        counted = apply_bounces(items, run=None)
+
+    assert counted.count("sent") == 13
+    assert Bounce.objects.count() == 13
+    assert len([c for c in read_changes(limit=100) if c.kind == "bounced"]) == 13
 
 
 def test_a_pull_spotler_refuses_fails_with_spotlers_reason_explained(spotler_sandbox, db):
