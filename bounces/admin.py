@@ -8,6 +8,7 @@ class BounceAdmin(admin.ModelAdmin):
     list_display = [
         "id",
         "kind",
+        "ledger_state",
         "external_id",
         "email",
         "bounced_at",
@@ -15,8 +16,8 @@ class BounceAdmin(admin.ModelAdmin):
         "followup",
         "run",
     ]
-    list_filter = ["kind"]
-    search_fields = ["external_id", "email", "mailing_id"]
+    list_filter = ["kind", "ledger_state"]
+    search_fields = ["external_id", "email", "mailing_id", "=external_id_hash"]
     date_hierarchy = "bounced_at"
     raw_id_fields = ["contact", "run", "followup"]
 

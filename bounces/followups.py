@@ -32,10 +32,11 @@ from bounces.models import (
     FollowUp,
     FollowUpState,
     FollowUpStep,
+    LedgerState,
     Resolution,
     StepAction,
 )
-from bounces.owners import find_owner, possible_owners
+from bounces.owners import display_name, find_owner, possible_owners
 from contacts.feed import publish_change, publish_changes
 from contacts.models import Change, ChangeKind, Contact
 
@@ -177,7 +178,7 @@ def _open_one_by_one(
 
 
 def _opened_text(followup: FollowUp, match, count: int) -> str:
-    owner = match.owner.get_username() if match.owner else "nobody"
+    owner = display_name(match.owner) if match.owner else "nobody"
     why = "a hard bounce" if followup.kind == BounceKind.HARD else f"{count} soft bounces"
     text = f"Opened after {why}; owner {owner}."
     if match.unmatched:
@@ -245,8 +246,13 @@ def reopen(followup: FollowUp, *, reason: str) -> None:
 
 
 def forget_contact(contact: Contact) -> None:
-    """The contact was erased: its follow-ups (names, addresses, notes) go with its data."""
+    """The contact was erased: its follow-ups (names, addresses, notes) go with its data; its
+    bounces stay, counted as erased, without what named the person (the hash of the externalId
+    stays, as on the contact's tombstone, so a later reading of a bounce is not counted twice)."""
     FollowUp.objects.filter(contact=contact).delete()
+    Bounce.objects.filter(contact=contact).update(
+        contact=None, external_id="", email="", ledger_state=LedgerState.ERASED
+    )
 
 
 def add_working_days(start: datetime, days: int) -> datetime:

@@ -73,6 +73,11 @@ def match_name(name: str, *, users: list[User]) -> User | None:
     return None
 
 
+def display_name(user: User) -> str:
+    """How pages and history name a user: the full name, or the user name when there is none."""
+    return user.get_full_name().strip() or user.get_username()
+
+
 def default_owner(users: list[User]) -> User | None:
     username = settings.BOUNCES_DEFAULT_OWNER.strip()
     if not username:

@@ -18,7 +18,7 @@ from bounces.forms import (
     ReplacementForm,
 )
 from bounces.models import FollowUp, NotificationPreference, NotifyChoice, Resolution
-from bounces.owners import match_rule, possible_owners
+from bounces.owners import display_name, match_rule, possible_owners
 from spotlersync.roles import is_admin, role_required
 
 ORDERS_SHOWN = 20
@@ -84,7 +84,7 @@ def followup_bulk(request: HttpRequest) -> HttpResponse:
         if request.POST.get("action") == "assign":
             owner = _owner_from(request.POST.get("owner", ""))
             done = work.assign(chosen, owner=owner, by=request.user)
-            messages.success(request, f"Assigned {done} follow-up(s) to {owner.get_username()}.")
+            messages.success(request, f"Assigned {done} follow-up(s) to {display_name(owner)}.")
         elif request.POST.get("action") == "dismiss":
             done = work.dismiss(chosen, by=request.user, reason=request.POST.get("reason", ""))
             messages.success(request, f"Dismissed {done} follow-up(s).")
@@ -125,7 +125,7 @@ def _assign(request: HttpRequest, followup: FollowUp) -> str:
         raise PermissionDenied("assign")
     owner = _owner_from(request.POST.get("owner", ""))
     work.assign([followup], owner=owner, by=request.user)
-    return f"Assigned to {owner.get_username()}."
+    return f"Assigned to {display_name(owner)}."
 
 
 def _correct(request: HttpRequest, followup: FollowUp) -> str:

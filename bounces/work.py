@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from bounces.followups import resolve
 from bounces.models import FollowUp, FollowUpState, FollowUpStep, Resolution, StepAction
-from bounces.owners import possible_owners
+from bounces.owners import display_name, possible_owners
 from contacts import ingest
 from contacts.errors import InvalidFields
 from spotlersync.email_addresses import email_address_problem
@@ -47,7 +47,7 @@ def assign(followups: list[FollowUp], *, owner: User, by: User) -> int:
     """Give `followups` to `owner` (an Admin's act); returns how many changed hands."""
     if owner not in possible_owners():
         raise FollowUpProblem(
-            f"{owner.get_username()} cannot own follow-ups: only active users in the Account "
+            f"{display_name(owner)} cannot own follow-ups: only active users in the Account "
             "manager or Admin role can."
         )
     changed = 0
@@ -60,7 +60,7 @@ def assign(followups: list[FollowUp], *, owner: User, by: User) -> int:
             followup.save(update_fields=["owner", "owner_unmatched"])
             FollowUpStep.objects.create(
                 followup=followup, by=by, action=StepAction.ASSIGNED,
-                text=f"Assigned to {owner.get_username()}.",
+                text=f"Assigned to {display_name(owner)}.",
             )  # fmt: skip
             changed += 1
     return changed

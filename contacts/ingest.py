@@ -27,7 +27,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from bounces.followups import forget_contact
-from bounces.models import Bounce
 from contacts.errors import (
     ContactErased,
     ContactNotFound,
@@ -145,8 +144,7 @@ def erase_contact(*, external_id: str) -> Outcome:
         contact.save()
         # What came back from Spotler about this person is personal data too.
         Change.objects.filter(external_id=external_id).delete()
-        Bounce.objects.filter(contact=contact).delete()
-        forget_contact(contact)  # its bounce follow-ups hold personal data too
+        forget_contact(contact)  # its bounces and their follow-ups hold personal data too
     return Outcome(contact=contact, changed=True)
 
 

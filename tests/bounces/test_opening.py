@@ -147,7 +147,9 @@ def test_bounces_of_erased_anonymized_and_unknown_contacts_are_kept_and_counted_
     assert "without a follow-up" not in text_of(client.get("/bounces/"))
 
 
-def test_erasing_a_contact_removes_its_followups_with_its_data(spotler_client, spotler_sandbox):
+def test_erasing_a_contact_removes_its_followups_and_its_bounces_personal_data(
+    spotler_client, spotler_sandbox
+):
     pushed_contact(spotler_client)
     bounce(spotler_sandbox)
     pull(spotler_client)
@@ -155,6 +157,15 @@ def test_erasing_a_contact_removes_its_followups_with_its_data(spotler_client, s
     erase_contact(external_id="C-1")
 
     assert not FollowUp.objects.exists()
+    kept = Bounce.objects.get()  # still counted, as an erased contact's bounce
+    assert (kept.ledger_state, kept.contact, kept.external_id, kept.email) == (
+        "erased",
+        None,
+        "",
+        "",
+    )
+    assert pull(spotler_client).sent == 0  # read again: the same bounce, not a new one
+    assert Bounce.objects.count() == 1
 
 
 def test_working_days_skip_the_weekend():
