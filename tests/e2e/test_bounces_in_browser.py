@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 import spotler
 from bounces.models import FollowUp
+from contacts.ingest import erase_contact
 from contacts.models import Contact
 from tests.bounces.helpers import bounce, manager, pull, pushed_contact
 from tests.conftest import PASSWORD, transactional
@@ -86,3 +87,43 @@ def test_an_account_manager_corrects_a_bounced_address_and_sees_the_followup_clo
 
     sent = spotler_sandbox.contact("C-1")["properties"]["email"]
     assert sent == "anna@visser.example"
+
+
+@transactional
+def test_an_admin_sees_open_work_per_owner_by_name_and_the_bounces_nobody_follows_up(
+    live_server, page, spotler_sandbox, catalogue
+):
+    spotler_sandbox.set(rate_limit=0)
+    client = spotler.SpotlerClient(
+        base_url=spotler_sandbox.base_url,
+        consumer_key=spotler_sandbox.consumer_key,
+        consumer_secret=spotler_sandbox.consumer_secret,
+        retry=spotler.RetryPolicy(max_retries=0),
+    )
+    manager("sanne", first_name="Sanne", last_name="Bakker")
+    manager("boss", role="Admin")
+    pushed_contact(client, "C-1", account_manager="Sanne Bakker")
+    pushed_contact(client, "C-2", email="bob@example.nl", account_manager="Sanne Bakker")
+    spotler_sandbox.control(
+        "POST", "contacts", json={"externalId": "X-9", "properties": {"email": "x@example.nl"}}
+    )
+    bounce(spotler_sandbox, "C-1")
+    erase_contact(external_id="C-2")
+    bounce(spotler_sandbox, "C-2")
+    bounce(spotler_sandbox, "X-9")
+    pull(client)
+
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("User name").fill("boss")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/")
+    page.get_by_test_id("nav-bounces").click()
+
+    expect(page.get_by_test_id("figure-open")).to_contain_text("1 Sanne Bakker")
+    expect(page.get_by_test_id("figure-without-followup")).to_contain_text(
+        "2 bounces without a follow-up in the last 12 weeks: 1 erased, 0 anonymized, "
+        "1 unknown to the ledger."
+    )
+    expect(page.get_by_test_id("followup-row")).to_have_count(1)
+    shoot(page, "inbox-admin")
