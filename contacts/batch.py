@@ -150,6 +150,8 @@ def apply_items(good: list[GoodItem], *, now: datetime) -> list[BatchItemResult]
 
 def insert_new(contacts: list[Contact], *, now: datetime) -> None:
     """INSERT these new contacts in one statement, each column sent once (PostgreSQL)."""
+    if not contacts:
+        return
     if transaction.get_connection().vendor != "postgresql":
         Contact.objects.bulk_create(contacts)
         return
