@@ -594,10 +594,24 @@ def count_figures(single: Mixed, batches: Mixed, commands: dict[str, list[str]])
         figures.append(Figure(f"SQL statements per call, {DESCRIPTION[kind]}", count,
                               "statements", higher_is_better=False, note=labels))  # fmt: skip
     for kind, sent in commands.items():
-        figures.append(Figure(f"Redis commands per call, {DESCRIPTION.get(kind, kind)}", len(sent),
-                              "commands", higher_is_better=False,
+        figures.append(Figure(f"Redis round trips per call, {DESCRIPTION.get(kind, kind)}",
+                              round_trips(sent), "round trips", higher_is_better=False,
                               note=", ".join(sent) or "none"))  # fmt: skip
     return figures
+
+
+def round_trips(commands: list[str]) -> int:
+    """A MULTI ... EXEC block is sent as one pipeline: one round trip."""
+    trips, in_block = 0, False
+    for command in commands:
+        if command == "MULTI":
+            in_block = True
+            trips += 1
+        elif command == "EXEC":
+            in_block = False
+        elif not in_block:
+            trips += 1
+    return trips
 
 
 def check_figures(single: Mixed, batches: Mixed) -> list[Figure]:
