@@ -64,21 +64,31 @@ def find_contact(*, external_id: str) -> Contact:
 
 
 def upsert_contact(*, external_id: str, raw_fields: Any) -> Outcome:
-    """Create or replace the contact's source fields (a flat object, `email` required)."""
+    """Create or replace the contact's source fields (a flat object, `email` required).
+
+    A new contact costs one INSERT (no SELECT first): only when its external id is taken is
+    the existing contact read and locked, and then only the columns that changed are written.
+    """
     fields = clean_contact(external_id=external_id, raw_fields=raw_fields)
+    fields_hash = hash_fields(fields)
     with transaction.atomic():
-        contact, created = lock_or_create_contact(external_id=external_id, fields=fields)
+        new = build_contact(
+            external_id=external_id, fields=fields, now=timezone.now(), fields_hash=fields_hash
+        )
+        if insert_if_new(new):
+            queue_outbox_entry(contact=new, kind=OutboxKind.UPSERT)
+            return Outcome(contact=new, changed=True, created=True)
+        contact = lock_contact(external_id=external_id)
         if contact.is_erased:
             raise ContactErased(external_id)
-        if not created:
-            if contact.fields_hash == hash_fields(fields):
-                return Outcome(contact=contact, changed=False)
-            now = timezone.now()
-            copy_fields(contact, fields=fields, now=now)
-            mark_changed(contact, now=now)
-            contact.save()
+        if contact.fields_hash == fields_hash:
+            return Outcome(contact=contact, changed=False)
+        now = timezone.now()
+        changed = copy_fields(contact, fields=fields, now=now, fields_hash=fields_hash)
+        changed += mark_changed(contact, now=now)
+        contact.save(update_fields=changed)
         queue_outbox_entry(contact=contact, kind=OutboxKind.UPSERT)
-    return Outcome(contact=contact, changed=True, created=created)
+    return Outcome(contact=contact, changed=True)
 
 
 def clean_contact(*, external_id: Any, raw_fields: Any) -> dict[str, Any]:
@@ -90,16 +100,30 @@ def clean_contact(*, external_id: Any, raw_fields: Any) -> dict[str, Any]:
     return clean_source_fields(raw_fields, check_values=yes_no_problems)
 
 
-def copy_fields(contact: Contact, *, fields: dict[str, Any], now: datetime) -> None:
-    """Replace the contact's source fields (in memory), noting `now` for each changed value."""
-    contact.field_changed_at = note_changed_fields(
+def copy_fields(
+    contact: Contact, *, fields: dict[str, Any], now: datetime, fields_hash: str | None = None
+) -> list[str]:
+    """Replace the contact's source fields (in memory), noting `now` for each changed value;
+    the names of the columns that changed. `fields_hash`: `hash_fields(fields)`, if known."""
+    times = note_changed_fields(
         contact.field_changed_at, before=contact.fields, after=fields, now=now
     )
+    # `fields` and its hash always: equal dicts may still differ in JSON (1 == True).
+    changed = ["fields", "fields_hash"]
+    if times is not contact.field_changed_at:
+        changed.append("field_changed_at")
+    columns = {
+        "email": fields["email"],
+        "language": text_or_blank(fields.get("language")),
+        "account_manager": text_or_blank(fields.get("account_manager")),
+    }
+    changed += [name for name, value in columns.items() if getattr(contact, name) != value]
+    contact.field_changed_at = times
     contact.fields = fields
-    contact.fields_hash = hash_fields(fields)
-    contact.email = fields["email"]
-    contact.language = text_or_blank(fields.get("language"))
-    contact.account_manager = text_or_blank(fields.get("account_manager"))
+    contact.fields_hash = fields_hash or hash_fields(fields)
+    for name, value in columns.items():
+        setattr(contact, name, value)
+    return changed
 
 
 def note_changed_fields(
@@ -244,23 +268,36 @@ def lock_contact(*, external_id: str) -> Contact:
     return contact
 
 
-def lock_or_create_contact(*, external_id: str, fields: dict[str, Any]) -> tuple[Contact, bool]:
-    """The contact, locked; created with `fields` (one INSERT) when it is new."""
-    try:
-        return lock_contact(external_id=external_id), False
-    except ContactNotFound:
-        pass
-    contact = build_contact(external_id=external_id, fields=fields, now=timezone.now())
-    try:
-        with transaction.atomic():
-            contact.save(force_insert=True)
-    except IntegrityError:
-        # Another request created it a moment ago (PostgreSQL made us wait for its commit).
-        return lock_contact(external_id=external_id), False
-    return contact, True
+def insert_if_new(contact: Contact) -> bool:
+    """INSERT the new `contact` unless its external id is taken (by a live or an erased
+    contact); True when it was inserted. One statement, `INSERT ... ON CONFLICT DO NOTHING
+    RETURNING id` (PostgreSQL; SQLite 3.35 and later): a concurrent creation of the same contact
+    waits for the other transaction and then finds it taken, with no savepoint to roll back to.
+    """
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    columns = [f for f in Contact._meta.concrete_fields if not f.primary_key and not f.generated]
+    values = [f.get_db_prep_save(f.pre_save(contact, True), connection) for f in columns]
+    sql = (
+        f"INSERT INTO {quote(Contact._meta.db_table)} "  # noqa: S608 (names from the model)
+        f"({', '.join(quote(f.column) for f in columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON CONFLICT ({quote('external_id_hash')}) DO NOTHING RETURNING {quote('id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    contact.pk = row[0]
+    contact._state.adding = False
+    contact._state.db = connection.alias
+    return True
 
 
-def build_contact(*, external_id: str, fields: dict[str, Any], now: datetime) -> Contact:
+def build_contact(
+    *, external_id: str, fields: dict[str, Any], now: datetime, fields_hash: str | None = None
+) -> Contact:
     """A new, unsaved ledger entry holding `fields`."""
     contact = Contact(
         external_id=external_id,
@@ -269,13 +306,18 @@ def build_contact(*, external_id: str, fields: dict[str, Any], now: datetime) ->
         created_at=now,
         sync_status=SyncStatus.PENDING,
     )
-    copy_fields(contact, fields=fields, now=now)
+    copy_fields(contact, fields=fields, now=now, fields_hash=fields_hash)
     return contact
 
 
-def mark_changed(contact: Contact, *, now: datetime | None = None) -> None:
+def mark_changed(contact: Contact, *, now: datetime | None = None) -> list[str]:
+    """Note the change (in memory); the names of the columns that changed."""
+    changed = ["changed_at"]
+    if contact.sync_status != SyncStatus.PENDING:
+        changed.append("sync_status")
     contact.changed_at = now or timezone.now()
     contact.sync_status = SyncStatus.PENDING
+    return changed
 
 
 def text_or_blank(value: Any) -> str:

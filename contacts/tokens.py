@@ -174,6 +174,8 @@ def count_token_call(*, token: ApiToken) -> None:
 
 
 def _count_call(key: str) -> int:
+    if hasattr(cache, "count_in_window"):  # Redis (spotlersync/redis_cache.py): one round trip
+        return cache.count_in_window(key, timeout=120)
     cache.add(key, 0, timeout=120)
     try:
         return cache.incr(key)

@@ -115,7 +115,8 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's, reusing one Redis client per connection pool (spotlersync/redis_cache.py).
+            "BACKEND": "spotlersync.redis_cache.RedisCache",
             "LOCATION": REDIS_URL,
             # A Redis that is down or unreachable costs a request seconds, not minutes: the ingest
             # API then carries on without the cache (spotlersync/cache_outage.py).

@@ -1,8 +1,10 @@
 """Writing outbox entries. Callers hold the transaction that also changes the ledger."""
 
 from django.db import transaction
+from django.utils import timezone
 
 from contacts.models import Contact
+from spotlersync.bulk_sql import insert_rows
 from spotlersync.cache_outage import CACHE_DOWN, warn_cache_down
 from sync.models import OutboxEntry, OutboxKind, OutboxStatus
 from sync.push_requests import request_push
@@ -22,17 +24,29 @@ def queue_outbox_entry(*, contact: Contact, kind: OutboxKind) -> OutboxEntry:
     )
 
 
-def queue_upserts(*, contacts: list[Contact]) -> list[OutboxEntry]:
+def queue_upserts(*, contacts: list[Contact]) -> None:
     """One upsert entry per contact, in one INSERT; must run in the ledger's transaction."""
-    if not transaction.get_connection().in_atomic_block:
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
         raise RuntimeError("queue_upserts must run inside the ledger's transaction.atomic")
-    entries = [
-        OutboxEntry(contact=contact, external_id=contact.external_id or "", kind=OutboxKind.UPSERT)
-        for contact in contacts
-    ]
-    if entries:
-        transaction.on_commit(ask_for_push)
-    return OutboxEntry.objects.bulk_create(entries)
+    if not contacts:
+        return
+    transaction.on_commit(ask_for_push)
+    if connection.vendor != "postgresql":
+        OutboxEntry.objects.bulk_create(
+            OutboxEntry(contact=c, external_id=c.external_id or "", kind=OutboxKind.UPSERT)
+            for c in contacts
+        )
+        return
+    # Only the contact and its external id differ from entry to entry: sent once each.
+    now = timezone.now()
+    columns = {
+        "contact": [c.pk for c in contacts],
+        "external_id": [c.external_id or "" for c in contacts],
+    }
+    same = {"kind": OutboxKind.UPSERT, "status": OutboxStatus.PENDING, "attempts": 0}
+    same |= {"last_error": "", "claim": "", "created_at": now, "updated_at": now}
+    insert_rows(OutboxEntry, columns=columns, same=same)
 
 
 def ask_for_push() -> None:

@@ -1,5 +1,6 @@
 from django.db import connection
 
+from contacts.api_schemas import BatchOut
 from contacts.models import Contact
 from spotlersync.email_addresses import RULE
 from sync.models import OutboxEntry
@@ -188,3 +189,12 @@ def test_a_batch_item_that_is_not_an_object_is_rejected_saying_what_an_item_is(a
             "_body": "Each item must be a JSON object with external_id and the contact's fields."
         }
         assert result["error"]["status"] == 422
+
+
+def test_the_batch_answer_has_exactly_the_shape_the_openapi_document_gives(api):
+    response = api.post("contacts/batch", {"contacts": [{"external_id": "C1", **anna()}, 42]})
+
+    body = response.json()
+    assert response.status_code == 202
+    assert BatchOut.model_validate(body).model_dump(mode="json") == body
+    assert body["results"][1]["error"]["status"] == 422
