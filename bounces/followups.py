@@ -190,7 +190,10 @@ def settle_after_push(contact: Contact, outcome: Any) -> None:
     """The push settled an outcome for `contact` (`ok`, `transient`, `skipped`, `answer`)."""
     if outcome.transient or (outcome.ok and outcome.skipped):
         return
-    followup = FollowUp.objects.unresolved().filter(contact_id=contact.pk).first()
+    # Locked: a person resolving it at the same moment waits, and is then told it is done.
+    followup = (
+        FollowUp.objects.select_for_update().unresolved().filter(contact_id=contact.pk).first()
+    )
     if followup is None:
         return
     address = (contact.email or "").casefold()
@@ -205,6 +208,21 @@ def settle_after_push(contact: Contact, outcome: Any) -> None:
                 "corrected_in": "inbox",
             }
             resolve(followup, resolution=Resolution.EMAIL_CORRECTED, data=data, by=by)
+        elif _replaced_correction(contact, followup):
+            # The linked system sent another address after the correction, and this push sent
+            # it: the correction never reaches Spotler, so waiting for it would never end.
+            if address != followup.email.casefold():
+                data = {
+                    "email": contact.email, "previous_email": followup.email,
+                    "corrected_in": "linked system",
+                }  # fmt: skip
+                resolve(followup, resolution=Resolution.EMAIL_CORRECTED, data=data, by=None)
+            else:
+                reopen(
+                    followup,
+                    text=f"The linked system sent {contact.email} again before "
+                    f"{followup.pending_email} reached Spotler; Spotler keeps {contact.email}.",
+                )
     elif outcome.ok and followup.email and address and address != followup.email.casefold():
         data = {
             "email": contact.email, "previous_email": followup.email,
@@ -234,15 +252,23 @@ def resolve(followup: FollowUp, *, resolution: str, data: dict, by, note: str = 
     )  # fmt: skip
 
 
-def reopen(followup: FollowUp, *, reason: str) -> None:
-    """Spotler refused the corrected address: the follow-up is open again, with its reason."""
-    refused = followup.pending_email
+def reopen(followup: FollowUp, *, reason: str = "", text: str = "") -> None:
+    """The corrected address will not reach Spotler (Spotler refused it, with `reason`, or the
+    history says why in `text`): the follow-up is open again."""
+    text = text or f"Spotler refused {followup.pending_email}: {reason}"
     followup.state, followup.pending_email = FollowUpState.OPEN, ""
     followup.save(update_fields=["state", "pending_email"])
-    FollowUpStep.objects.create(
-        followup=followup, action=StepAction.REOPENED,
-        text=f"Spotler refused {refused}: {reason}",
-    )  # fmt: skip
+    FollowUpStep.objects.create(followup=followup, action=StepAction.REOPENED, text=text)
+
+
+def _replaced_correction(pushed: Contact, followup: FollowUp) -> bool:
+    """Whether the push sent the ledger's current address and that is no longer the correction
+    (a push of an older state, answered after the correction was written, says nothing)."""
+    current = Contact.objects.filter(pk=pushed.pk).values_list("email", flat=True).first() or ""
+    return (
+        current.casefold() == (pushed.email or "").casefold()
+        and current.casefold() != followup.pending_email.casefold()
+    )
 
 
 def forget_contact(contact: Contact) -> None:

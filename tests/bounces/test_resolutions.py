@@ -71,6 +71,43 @@ def test_a_corrected_address_spotler_refuses_reopens_the_followup_with_spotlers_
     assert not resolved_changes()
 
 
+def test_a_correction_the_shop_overwrites_before_it_is_pushed_reopens_the_followup(
+    followup, spotler_client, spotler_sandbox
+):
+    # The shop resends its full record, with the old address, before the correction is pushed:
+    # the correction never reaches Spotler, so the follow-up must not wait for it forever.
+    work.correct_email(followup, by=followup.owner, email="anna.visser@example.nl")
+    upsert_contact(external_id="C-1", raw_fields={**ANNA, "account_manager": "Sanne Bakker"})
+    push_one_batch(client=spotler_client)
+
+    followup.refresh_from_db()
+    assert spotler_sandbox.contact("C-1")["properties"]["email"] == "anna@example.nl"
+    assert (followup.state, followup.pending_email, followup.resolution) == ("open", "", "")
+    reopened = followup.steps.get(action="reopened")
+    assert "anna@example.nl" in reopened.text and "anna.visser@example.nl" in reopened.text
+    work.dismiss([followup], by=followup.owner, reason="Shop keeps the old address")  # workable
+
+
+def test_a_correction_the_shop_replaces_with_its_own_closes_as_corrected_in_the_linked_system(
+    followup, spotler_client
+):
+    work.correct_email(followup, by=followup.owner, email="anna.visser@example.nl")
+    upsert_contact(
+        external_id="C-1",
+        raw_fields={**ANNA, "account_manager": "Sanne Bakker", "email": "a.visser@example.nl"},
+    )
+    push_one_batch(client=spotler_client)
+
+    followup.refresh_from_db()
+    assert (followup.state, followup.resolution, followup.pending_email) == (
+        "done",
+        "email_corrected",
+        "",
+    )
+    assert followup.resolution_data["email"] == "a.visser@example.nl"
+    assert followup.resolution_data["corrected_in"] == "linked system"
+
+
 def test_the_shop_correcting_the_address_through_the_ingest_api_closes_the_followup(
     followup, spotler_client
 ):
