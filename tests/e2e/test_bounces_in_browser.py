@@ -127,3 +127,43 @@ def test_an_admin_sees_open_work_per_owner_by_name_and_the_bounces_nobody_follow
     )
     expect(page.get_by_test_id("followup-row")).to_have_count(1)
     shoot(page, "inbox-admin")
+
+
+@transactional
+def test_an_admins_inbox_shows_every_column_without_sideways_scrolling(
+    live_server, page, spotler_sandbox, catalogue
+):
+    spotler_sandbox.set(rate_limit=0)
+    client = spotler.SpotlerClient(
+        base_url=spotler_sandbox.base_url,
+        consumer_key=spotler_sandbox.consumer_key,
+        consumer_secret=spotler_sandbox.consumer_secret,
+        retry=spotler.RetryPolicy(max_retries=0),
+    )
+    manager("boss", role="Admin")
+    # As in the demo: a long-ish address and an account manager who matches no user.
+    pushed_contact(
+        client, "C001999", email="amelia.williams.1999@example.com",
+        first_name="Amelia", last_name="Williams", account_manager="Youssef El Amrani",
+    )  # fmt: skip
+    bounce(spotler_sandbox, "C001999")
+    pull(client)
+
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("User name").fill("boss")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/")
+    for width in (1280, 1440):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"{live_server.url}/bounces/")
+        table = page.get_by_test_id("followup-table")
+        expect(table).to_contain_text("to assign")
+        box = table.locator("xpath=..")
+        overflow = box.evaluate("e => e.scrollWidth - e.clientWidth")
+        assert overflow <= 0, f"the table scrolls sideways by {overflow}px at {width}px"
+        due, frame = (
+            table.get_by_role("columnheader", name="Due").bounding_box(),
+            box.bounding_box(),
+        )
+        assert due["x"] + due["width"] <= frame["x"] + frame["width"] + 1
