@@ -129,15 +129,14 @@ def _assign(request: HttpRequest, followup: FollowUp) -> str:
 
 
 def _correct(request: HttpRequest, followup: FollowUp) -> str:
-    form = CorrectEmailForm(request.POST)
-    form.is_valid()
+    form = _checked(CorrectEmailForm(request.POST))
     email = form.cleaned_data.get("email", "")
     work.correct_email(followup, by=request.user, email=email)
     return f"{email} is on its way to Spotler; the follow-up closes itself once Spotler accepts it."
 
 
 def _replacement(request: HttpRequest, followup: FollowUp) -> str:
-    replacement, employer = ReplacementForm(request.POST).leads()
+    replacement, employer = _checked(ReplacementForm(request.POST)).leads()
     work.record_replacement(
         followup, by=request.user, replacement=replacement, new_employer=employer
     )
@@ -155,8 +154,7 @@ def _inactive(request: HttpRequest, followup: FollowUp) -> str:
 
 
 def _dismiss(request: HttpRequest, followup: FollowUp) -> str:
-    form = ReasonForm(request.POST)
-    form.is_valid()
+    form = _checked(ReasonForm(request.POST))
     work.dismiss([followup], by=request.user, reason=form.cleaned_data.get("reason", ""))
     return "Dismissed."
 
@@ -171,6 +169,15 @@ ACTIONS = {
     "inactive": _inactive,
     "dismiss": _dismiss,
 }
+
+
+def _checked(form):
+    """`form`, valid; else a problem naming each field at fault (a value too long is refused
+    with its limit, never dropped)."""
+    if not form.is_valid():
+        fields = {name: " ".join(errors) for name, errors in form.errors.items()}
+        raise work.FollowUpProblem("Check the form: " + " ".join(fields.values()), fields=fields)
+    return form
 
 
 def _find(request: HttpRequest, pk: int) -> FollowUp:

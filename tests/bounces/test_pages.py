@@ -171,3 +171,31 @@ def test_the_follow_up_page_shows_contact_bounces_orders_and_history(client, san
     assert "O-1" in text and "12.50" in text
     assert "Opened after a hard bounce" in text
     assert "What to do next" in text
+
+
+def test_a_lead_note_too_long_is_refused_with_its_limit_not_dropped(client, sannes):
+    mine, _ = sannes
+    page = log_in(client, "sanne").post(
+        f"/bounces/{mine.pk}/replacement/",
+        {"replacement_name": "Piet", "replacement_email": "piet@example.nl",
+         "replacement_note": "x" * 2001},
+    )  # fmt: skip
+
+    assert page.status_code == 400
+    assert "at most 2000 characters" in page.content.decode()
+    mine.refresh_from_db()
+    assert (mine.state, mine.resolution) == ("open", "")
+
+
+@pytest.mark.parametrize(
+    ("action", "field", "limit"),
+    [("dismiss", "reason", 2000), ("correct", "email", 254)],
+)
+def test_a_value_too_long_is_refused_with_its_limit(client, sannes, action, field, limit):
+    mine, _ = sannes
+    page = log_in(client, "sanne").post(f"/bounces/{mine.pk}/{action}/", {field: "a" * (limit + 1)})
+
+    assert page.status_code == 400
+    assert f"at most {limit} characters" in page.content.decode()
+    mine.refresh_from_db()
+    assert mine.state == "open"
