@@ -48,8 +48,9 @@ from bench.database import set_up_fresh_database
 from bench.figures import Figure
 
 ROOT = Path(__file__).resolve().parents[1]
-DB_NAME = "spotlersync_bench_ingest"
-REDIS_DB = 12
+# Overridable, so benchmarks run side by side (e.g. from several worktrees) stay apart.
+DB_NAME = os.environ.get("BENCH_INGEST_DATABASE", "spotlersync_bench_ingest")
+REDIS_DB = int(os.environ.get("BENCH_INGEST_REDIS_DB", "12"))
 REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
 # The setting (one sync worker per core); BENCH_GUNICORN_WORKERS tries others.
 GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "2"))

@@ -145,6 +145,7 @@ def put_reference(request: HttpRequest, external_id: str, payload: ReferenceCont
 # --- the per-request cost report -------------------------------------------------------------
 
 TABLE = re.compile(r'(?:FROM|INTO|UPDATE)\s+"?(\w+)"?', re.IGNORECASE)
+WRITE = re.compile(r'\b(INSERT INTO|UPDATE)\s+"?(\w+)"?', re.IGNORECASE)
 VERB = re.compile(r"\s*(RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT|SAVEPOINT|\w+)", re.IGNORECASE)
 
 
@@ -153,6 +154,9 @@ def statement_label(sql: str) -> str:
     verb = VERB.match(sql).group(1).upper()
     if "SAVEPOINT" in verb:
         return verb
+    if verb == "WITH":  # a data-modifying WITH: each of its writes, in order
+        writes = WRITE.findall(sql)
+        return "WITH " + " + ".join(f"{v.split()[0].upper()} {t}" for v, t in writes)
     table = TABLE.search(sql)
     label = f"{verb} {table.group(1)}" if table else verb
     if " ON CONFLICT " in sql.upper():

@@ -38,7 +38,7 @@ from contacts.source_fields import clean_external_id, clean_source_fields, hash_
 from mapping.current import yes_no_problems
 from spotlersync.moments import moment_range_problem
 from sync.models import OutboxKind
-from sync.outbox import queue_outbox_entry
+from sync.outbox import queue_outbox_entry, write_with_upsert_entry
 
 
 @dataclass(frozen=True)
@@ -66,19 +66,23 @@ def find_contact(*, external_id: str) -> Contact:
 def upsert_contact(*, external_id: str, raw_fields: Any) -> Outcome:
     """Create or replace the contact's source fields (a flat object, `email` required).
 
-    A new contact costs one INSERT (no SELECT first): only when its external id is taken is
-    the existing contact read and locked, and then only the columns that changed are written.
+    The contact is read and locked first; a new one is INSERTed unless a concurrent call created
+    it meanwhile (then it is locked and compared like any other), and a changed one gets only
+    its changed columns written. On PostgreSQL the write and its outbox entry are one statement:
+    BEGIN, SELECT ... FOR UPDATE, the write, COMMIT.
     """
     fields = clean_contact(external_id=external_id, raw_fields=raw_fields)
     fields_hash = hash_fields(fields)
+    key = hash_external_id(external_id)
     with transaction.atomic():
-        new = build_contact(
-            external_id=external_id, fields=fields, now=timezone.now(), fields_hash=fields_hash
-        )
-        if insert_if_new(new):
-            queue_outbox_entry(contact=new, kind=OutboxKind.UPSERT)
-            return Outcome(contact=new, changed=True, created=True)
-        contact = lock_contact(external_id=external_id)
+        contact = lock_contact_by_hash(key)
+        if contact is None:
+            new = build_contact(
+                external_id=external_id, fields=fields, now=timezone.now(), fields_hash=fields_hash
+            )
+            if insert_with_upsert_entry(new):
+                return Outcome(contact=new, changed=True, created=True)
+            contact = lock_contact_by_hash(key)  # created by a concurrent call meanwhile
         if contact.is_erased:
             raise ContactErased(external_id)
         if contact.fields_hash == fields_hash:
@@ -86,8 +90,7 @@ def upsert_contact(*, external_id: str, raw_fields: Any) -> Outcome:
         now = timezone.now()
         changed = copy_fields(contact, fields=fields, now=now, fields_hash=fields_hash)
         changed += mark_changed(contact, now=now)
-        contact.save(update_fields=changed)
-        queue_outbox_entry(contact=contact, kind=OutboxKind.UPSERT)
+        save_with_upsert_entry(contact, changed=changed)
     return Outcome(contact=contact, changed=True)
 
 
@@ -258,21 +261,75 @@ def purchase_dates(contact: Contact) -> dict[str, datetime | None]:
 
 def lock_contact(*, external_id: str) -> Contact:
     """The contact, locked until the transaction ends; `ContactNotFound` when unknown."""
-    contact = (
-        Contact.objects.select_for_update()
-        .filter(external_id_hash=hash_external_id(external_id))
-        .first()
-    )
+    contact = lock_contact_by_hash(hash_external_id(external_id))
     if contact is None:
         raise ContactNotFound(external_id)
     return contact
 
 
-def insert_if_new(contact: Contact) -> bool:
-    """INSERT the new `contact` unless its external id is taken (by a live or an erased
-    contact); True when it was inserted. One statement, `INSERT ... ON CONFLICT DO NOTHING
-    RETURNING id` (PostgreSQL; SQLite 3.35 and later): a concurrent creation of the same contact
-    waits for the other transaction and then finds it taken, with no savepoint to roll back to.
+def lock_contact_by_hash(external_id_hash: str) -> Contact | None:
+    """The contact whose external id has this hash (erased or not), locked until the transaction
+    ends; None when there is none. On PostgreSQL a fixed statement, not compiled per call."""
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql":
+        return Contact.objects.select_for_update().filter(external_id_hash=external_id_hash).first()
+    reader = _contact_reader(connection)
+    with connection.cursor() as cursor:
+        cursor.execute(reader.sql, [external_id_hash])
+        row = cursor.fetchone()
+    return None if row is None else reader.contact(row, connection)
+
+
+@dataclass(frozen=True)
+class _ContactReader:
+    """`SELECT <every column> ... FOR UPDATE` of one contact by its external id hash, and the
+    model instance of its row, as the ORM would make it (its converters applied)."""
+
+    sql: str
+    names: list[str]
+    converters: list[tuple[int, list, Any]]  # (column index, converters, expression)
+
+    def contact(self, row: tuple, connection: Any) -> Contact:
+        values = list(row)
+        for index, converters, expression in self.converters:
+            for converter in converters:
+                values[index] = converter(values[index], expression, connection)
+        return Contact.from_db(connection.alias, self.names, values)
+
+
+_READERS: dict[str, _ContactReader] = {}
+
+
+def _contact_reader(connection: Any) -> _ContactReader:
+    reader = _READERS.get(connection.alias)
+    if reader is None:
+        quote = connection.ops.quote_name
+        table = Contact._meta.db_table
+        fields = Contact._meta.concrete_fields
+        converters = []
+        for index, field in enumerate(fields):
+            expression = field.get_col(table)
+            found = connection.ops.get_db_converters(expression) + field.get_db_converters(
+                connection
+            )
+            if found:
+                converters.append((index, found, expression))
+        sql = (
+            f"SELECT {', '.join(quote(f.column) for f in fields)} "  # noqa: S608 (model names)
+            f"FROM {quote(table)} WHERE {quote('external_id_hash')} = %s FOR UPDATE"
+        )
+        reader = _READERS[connection.alias] = _ContactReader(
+            sql, [f.attname for f in fields], converters
+        )
+    return reader
+
+
+def insert_with_upsert_entry(contact: Contact) -> bool:
+    """INSERT the new `contact` and its upsert entry unless its external id is taken (by a live
+    or an erased contact); True when it was inserted. On PostgreSQL one statement, `INSERT ...
+    ON CONFLICT DO NOTHING RETURNING id` with the entry's INSERT from what it returns: a
+    concurrent creation of the same contact waits for the other transaction and then finds it
+    taken, with no savepoint to roll back to.
     """
     connection = transaction.get_connection()
     quote = connection.ops.quote_name
@@ -284,15 +341,40 @@ def insert_if_new(contact: Contact) -> bool:
         f"VALUES ({', '.join(['%s'] * len(columns))}) "
         f"ON CONFLICT ({quote('external_id_hash')}) DO NOTHING RETURNING {quote('id')}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        row = cursor.fetchone()
-    if row is None:
+    if connection.vendor == "postgresql":
+        pk = write_with_upsert_entry(sql, values, external_id=contact.external_id or "")
+    else:
+        with connection.cursor() as cursor:  # SQLite 3.35 and later
+            cursor.execute(sql, values)
+            row = cursor.fetchone()
+        pk = None if row is None else row[0]
+    if pk is None:
         return False
-    contact.pk = row[0]
+    contact.pk = pk
     contact._state.adding = False
     contact._state.db = connection.alias
+    if connection.vendor != "postgresql":
+        queue_outbox_entry(contact=contact, kind=OutboxKind.UPSERT)
     return True
+
+
+def save_with_upsert_entry(contact: Contact, *, changed: list[str]) -> None:
+    """Write the `changed` columns of the locked `contact` and queue its upsert entry; on
+    PostgreSQL one statement (`WITH written AS (UPDATE ... RETURNING id) INSERT ...`)."""
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql":
+        contact.save(update_fields=changed)
+        queue_outbox_entry(contact=contact, kind=OutboxKind.UPSERT)
+        return
+    quote = connection.ops.quote_name
+    fields = [Contact._meta.get_field(name) for name in changed]
+    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+    values = [f.get_db_prep_save(getattr(contact, f.attname), connection) for f in fields]
+    sql = (
+        f"UPDATE {quote(Contact._meta.db_table)} SET {assignments} "  # noqa: S608 (model names)
+        f"WHERE {quote('id')} = %s RETURNING {quote('id')}"
+    )
+    write_with_upsert_entry(sql, [*values, contact.pk], external_id=contact.external_id or "")
 
 
 def build_contact(

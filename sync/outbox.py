@@ -1,5 +1,7 @@
 """Writing outbox entries. Callers hold the transaction that also changes the ledger."""
 
+from typing import Any
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -39,14 +41,61 @@ def queue_upserts(*, contacts: list[Contact]) -> None:
         )
         return
     # Only the contact and its external id differ from entry to entry: sent once each.
-    now = timezone.now()
     columns = {
         "contact": [c.pk for c in contacts],
         "external_id": [c.external_id or "" for c in contacts],
     }
-    same = {"kind": OutboxKind.UPSERT, "status": OutboxStatus.PENDING, "attempts": 0}
-    same |= {"last_error": "", "claim": "", "created_at": now, "updated_at": now}
-    insert_rows(OutboxEntry, columns=columns, same=same)
+    insert_rows(OutboxEntry, columns=columns, same=new_upsert_entry(timezone.now()))
+
+
+def new_upsert_entry(now: Any) -> dict[str, Any]:
+    """The columns of a new upsert entry (field name: value) other than its contact and its
+    external id."""
+    return {
+        "kind": OutboxKind.UPSERT.value,
+        "status": OutboxStatus.PENDING.value,
+        "attempts": 0,
+        "last_error": "",
+        "claim": "",
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+# Filled on first use: (the INSERT's text after its column list, the entry's column names).
+_ENTRY_SQL: list[str] = []
+
+
+def write_with_upsert_entry(sql: str, params: list[Any], *, external_id: str) -> int | None:
+    """Run `sql`, a data-modifying statement on the ledger ending in `RETURNING id` (of at most
+    one contact), and queue an upsert entry for the contact it returns *in the same statement*
+    (a PostgreSQL data-modifying `WITH`): one round trip for the change and its entry. The
+    contact's id, or None when `sql` wrote no row (and so queued nothing). Must run in the
+    ledger's transaction, as `queue_outbox_entry` must.
+    """
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        raise RuntimeError("write_with_upsert_entry must run inside the ledger's transaction")
+    now = timezone.now()
+    same = new_upsert_entry(now)
+    if not _ENTRY_SQL:
+        quote = connection.ops.quote_name
+        fields = [OutboxEntry._meta.get_field(name) for name in ["contact", "external_id", *same]]
+        names = ", ".join(quote(f.column) for f in fields)
+        casts = ", ".join(f"%s::{f.db_type(connection)}" for f in fields[1:])
+        _ENTRY_SQL.append(
+            f"INSERT INTO {quote(OutboxEntry._meta.db_table)} ({names}) "  # noqa: S608 (model)
+            f"SELECT written.id, {casts} FROM written RETURNING {quote('contact_id')}"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH written AS ({sql}) {_ENTRY_SQL[0]}", [*params, external_id, *same.values()]
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    transaction.on_commit(ask_for_push)
+    return row[0]
 
 
 def ask_for_push() -> None:

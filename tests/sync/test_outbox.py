@@ -1,8 +1,10 @@
+import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from contacts import ingest
 from contacts.errors import ContactErased
@@ -10,7 +12,7 @@ from contacts.models import Contact
 from sync.models import OutboxEntry, OutboxKind
 from sync.outbox import queue_outbox_entry
 from tests.conftest import transactional
-from tests.helpers import postgresql_only, run_at_once
+from tests.helpers import postgresql_only, run_at_once, wait_for
 
 
 @transactional
@@ -99,3 +101,73 @@ def test_a_delete_racing_a_put_never_leaves_personal_data_behind():
     contact = Contact.objects.get()
     assert (contact.external_id, contact.email, contact.fields) == (None, "", {})
     assert OutboxEntry.objects.pending().get().kind == OutboxKind.ANONYMIZE
+
+
+@postgresql_only
+@transactional
+def test_a_put_that_meets_an_uncommitted_creation_of_its_contact_waits_and_then_changes_it():
+    # The second PUT finds no contact (the first's is not committed), so it tries to create it,
+    # waits on the first's unique key, finds it taken once it commits, and then updates it.
+    inserted, release = threading.Event(), threading.Event()
+
+    def first():
+        with transaction.atomic():
+            ingest.upsert_contact(external_id="C1", raw_fields={"email": "first@example.com"})
+            inserted.set()
+            release.wait(10)
+
+    def second():
+        inserted.wait(10)
+        ingest.upsert_contact(external_id="C1", raw_fields={"email": "second@example.com"})
+
+    def second_waits_for_the_lock():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query LIKE %s",
+                ['%INSERT INTO "contacts_contact"%'],
+            )
+            return cursor.fetchone()[0] == 1
+
+    threads = [threading.Thread(target=run_then_close, args=(call,)) for call in (first, second)]
+    for thread in threads:
+        thread.start()
+    assert wait_for(second_waits_for_the_lock, seconds=10)
+    release.set()
+    for thread in threads:
+        thread.join(20)
+
+    contact = Contact.objects.get(external_id="C1")
+    assert contact.email == "second@example.com"
+    assert contact.field_changed_at.keys() == {"email"}
+    entries = OutboxEntry.objects.filter(contact=contact, kind=OutboxKind.UPSERT)
+    assert [e.external_id for e in entries] == ["C1", "C1"]
+
+
+def run_then_close(call):
+    try:
+        call()
+    finally:
+        connection.close()
+
+
+@postgresql_only
+@transactional
+def test_a_put_writes_the_contact_and_its_outbox_entry_in_one_statement():
+    ingest.upsert_contact(external_id="C0", raw_fields={"email": "bram@example.com"})  # warm-up
+
+    def statements(email):
+        with CaptureQueriesContext(connection) as sent:
+            ingest.upsert_contact(external_id="C1", raw_fields={"email": email})
+        return [query["sql"].split()[0] for query in sent.captured_queries]
+
+    # The lock, then one write (of the contact and its entry): one round trip each.
+    assert statements("anna@example.com") == ["BEGIN", "SELECT", "WITH", "COMMIT"]  # new
+    assert statements("anna@new.example") == ["BEGIN", "SELECT", "WITH", "COMMIT"]  # changed
+    assert statements("anna@new.example") == ["BEGIN", "SELECT", "COMMIT"]  # replay
+    contact = Contact.objects.get(external_id="C1")
+    assert contact.email == "anna@new.example"
+    assert list(contact.outbox_entries.values_list("kind", "status", "external_id")) == [
+        ("upsert", "pending", "C1"),
+        ("upsert", "pending", "C1"),
+    ]
