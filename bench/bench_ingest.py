@@ -622,11 +622,15 @@ def check_figures(single: Mixed, batches: Mixed) -> list[Figure]:
         calls = sum(t.calls for t in mixed.tallies.values())
         rest = mixed.server_seconds - reported
         if rest >= 0:
-            said = (f"the rest, {rest / max(1, calls) * 1e3:.2f} ms per call, is gunicorn's HTTP "
-                    "handling and PostgreSQL's own work (not in the ratios)")
+            said = (
+                f"the rest, {rest / max(1, calls) * 1e3:.2f} ms per call, is gunicorn's HTTP "
+                "handling and PostgreSQL's own work (not in the ratios)"
+            )
         else:  # seen for batches: the poller misses part of the long requests' CPU
-            said = ("the per-request reports exceed what the poller saw; the poller under-counts "
-                    "here, not known why (the ratios use the per-request reports only)")
+            said = (
+                "the per-request reports exceed what the poller saw; the poller under-counts "
+                "here, not known why (the ratios use the per-request reports only)"
+            )
         figures.append(Figure(
             f"server CPU the per-request reports account for, {what}",
             100 * reported / max(1e-9, mixed.server_seconds), "%",
