@@ -52,7 +52,8 @@ def take_bounce(bounce: Bounce) -> FollowUp | None:
 def open_for_bounces(bounces: list[Bounce]) -> dict[int, FollowUp]:
     """Add newly stored bounces (a pull's page) to their contacts' follow-ups, opening those the
     rules call for; {contact id: the follow-up its bounces went to}. A handful of statements
-    for the whole page."""
+    for the whole page. The caller holds the contacts' locks (the pull takes them before it
+    builds the rows), so a contact read here as not erased stays so until the commit."""
     by_contact: dict[int, list[Bounce]] = {}
     for bounce in sorted(bounces, key=lambda b: (b.bounced_at, b.pk)):
         if bounce.contact_id is not None and not bounce.contact.is_erased:
@@ -65,6 +66,7 @@ def open_for_bounces(bounces: list[Bounce]) -> dict[int, FollowUp]:
             for f in FollowUp.objects.select_for_update()
             .unresolved()
             .filter(contact_id__in=by_contact)
+            .order_by("pk")
         }
         to_open: dict[int, list[Bounce]] = {}
         added: dict[int, list[Bounce]] = {}

@@ -13,6 +13,7 @@ from bounces.models import FollowUp, FollowUpState, FollowUpStep, Resolution, St
 from bounces.owners import display_name, possible_owners
 from contacts import ingest
 from contacts.errors import InvalidFields
+from contacts.models import Contact
 from spotlersync.email_addresses import email_address_problem
 from sync.models import OutboxKind
 from sync.outbox import queue_outbox_entry
@@ -52,7 +53,7 @@ def assign(followups: list[FollowUp], *, owner: User, by: User) -> int:
         )
     changed = 0
     with transaction.atomic():
-        for followup in followups:
+        for followup in sorted(followups, key=lambda f: f.pk):  # the locks' order
             followup = FollowUp.objects.select_for_update().get(pk=followup.pk)
             if followup.owner_id == owner.pk and not followup.owner_unmatched:
                 continue
@@ -141,7 +142,7 @@ def dismiss(followups: list[FollowUp], *, by: User, reason: str) -> int:
         raise FollowUpProblem(why, fields={"reason": why})
     done = 0
     with transaction.atomic():
-        for followup in followups:
+        for followup in sorted(followups, key=lambda f: f.contact_id):  # the locks' order
             try:
                 followup = _lock_unresolved(followup)
             except FollowUpProblem:
@@ -157,6 +158,9 @@ def dismiss(followups: list[FollowUp], *, by: User, reason: str) -> int:
 
 
 def _lock_unresolved(followup: FollowUp) -> FollowUp:
+    # The contact first, as the bounce pull, the push and the ingest API lock it before its
+    # follow-up: two of them never wait for each other.
+    Contact.objects.select_for_update().filter(pk=followup.contact_id).first()
     locked = FollowUp.objects.select_for_update().select_related("contact").get(pk=followup.pk)
     if locked.is_done:
         raise FollowUpProblem(f"Follow-up #{locked.pk} is already done; nothing was changed.")
