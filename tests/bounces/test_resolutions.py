@@ -102,9 +102,8 @@ def test_a_refused_push_of_an_older_state_leaves_the_correction_waiting_for_its_
     # The shop changes the first name; that push is on its way (slowly) when the account
     # manager corrects the address. Spotler, which anonymized the contact meanwhile, refuses
     # it: that answer is about the first name, not the correction Spotler has not seen yet.
-    upsert_contact(
-        external_id="C-1", raw_fields={**ANNA, "account_manager": "Sanne Bakker", "first_name": "An"}
-    )
+    renamed = {**ANNA, "account_manager": "Sanne Bakker", "first_name": "An"}
+    upsert_contact(external_id="C-1", raw_fields=renamed)
     spotler_client.anonymize_contact("C-1")
     spotler_sandbox.set(latency_ms=1500)
     feed_before = len(read_changes(limit=1000))
