@@ -18,6 +18,9 @@ from spotlersync.email_addresses import email_address_problem
 from sync.models import OutboxKind
 from sync.outbox import queue_outbox_entry
 
+# The longest note, reason or lead note kept (the forms' limit for the same fields).
+TEXT_LIMIT = 2000
+
 
 class FollowUpProblem(Exception):
     """Input or a state that a follow-up cannot take; `fields` names the form fields at fault."""
@@ -37,15 +40,18 @@ def start(followup: FollowUp, *, by: User) -> None:
 
 
 def add_note(followup: FollowUp, *, by: User, text: str) -> None:
+    """A line in the history; allowed on a done follow-up too (what happened later)."""
     text = text.strip()
     if not text:
         raise FollowUpProblem("Write the note first.", fields={"text": "Write something."})
+    _check_length(text, field="text", what="A note")
     with transaction.atomic():
         FollowUpStep.objects.create(followup=followup, by=by, action=StepAction.NOTE, text=text)
 
 
 def assign(followups: list[FollowUp], *, owner: User, by: User) -> int:
-    """Give `followups` to `owner` (an Admin's act); returns how many changed hands."""
+    """Give `followups` to `owner` (an Admin's act); returns how many changed hands. A done
+    follow-up keeps the owner who did it: alone it is refused, among many it is left as is."""
     if owner not in possible_owners():
         raise FollowUpProblem(
             f"{display_name(owner)} cannot own follow-ups: only active users in the Account "
@@ -55,6 +61,13 @@ def assign(followups: list[FollowUp], *, owner: User, by: User) -> int:
     with transaction.atomic():
         for followup in sorted(followups, key=lambda f: f.pk):  # the locks' order
             followup = FollowUp.objects.select_for_update().get(pk=followup.pk)
+            if followup.is_done:
+                if len(followups) == 1:
+                    raise FollowUpProblem(
+                        f"Follow-up #{followup.pk} is already done; it keeps the owner who "
+                        "did it, and nothing was changed."
+                    )
+                continue
             if followup.owner_id == owner.pk and not followup.owner_unmatched:
                 continue
             followup.owner, followup.owner_unmatched = owner, False
@@ -121,9 +134,11 @@ def record_replacement(
 
 
 def record_left(followup: FollowUp, *, by: User, note: str = "") -> None:
+    note = note.strip()
+    _check_length(note, field="note", what="The note")
     with transaction.atomic():
         followup = _lock_unresolved(followup)
-        data = {"note": note.strip()} if note.strip() else {}
+        data = {"note": note} if note else {}
         resolve(followup, resolution=Resolution.LEFT_NO_REPLACEMENT, data=data, by=by)
 
 
@@ -140,6 +155,7 @@ def dismiss(followups: list[FollowUp], *, by: User, reason: str) -> int:
     if not reason:
         why = "Say why the follow-up needs no work; the reason is kept with it."
         raise FollowUpProblem(why, fields={"reason": why})
+    _check_length(reason, field="reason", what="The reason")
     done = 0
     with transaction.atomic():
         for followup in sorted(followups, key=lambda f: f.contact_id):  # the locks' order
@@ -155,6 +171,12 @@ def dismiss(followups: list[FollowUp], *, by: User, reason: str) -> int:
             )  # fmt: skip
             done += 1
     return done
+
+
+def _check_length(text: str, *, field: str, what: str) -> None:
+    if len(text) > TEXT_LIMIT:
+        why = f"{what} may be at most {TEXT_LIMIT} characters (it has {len(text)}); shorten it."
+        raise FollowUpProblem(why, fields={field: why})
 
 
 def _lock_unresolved(followup: FollowUp) -> FollowUp:
