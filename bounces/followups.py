@@ -17,7 +17,7 @@ nothing about it); an address the linked system corrected (through the ingest AP
 follow-up the same way once Spotler accepts it.
 """
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -310,14 +310,17 @@ def forget_contact(contact: Contact) -> None:
 
 
 def add_working_days(start: datetime, days: int) -> datetime:
-    """`start` plus `days` working days (Monday to Friday), at the same time of day."""
-    moment = start
+    """`start` plus `days` working days (Monday to Friday), at the same time of day on the
+    office clock (TIME_ZONE): counted in local time, so a due date across a clock change is
+    not an hour early or late. A time the spring change skips moves on by the hour skipped."""
+    moment = timezone.localtime(start)
     added = 0
     while added < days:
+        # With a zoneinfo time zone this is wall-clock arithmetic: the offset follows the date.
         moment += timedelta(days=1)
-        if timezone.localtime(moment).weekday() < 5:
+        if moment.weekday() < 5:
             added += 1
-    return moment
+    return moment.astimezone(UTC)
 
 
 def opened_payload(followup: FollowUp) -> dict:
