@@ -223,7 +223,7 @@ def test_a_note_on_a_done_followup_adds_to_its_history_and_the_page_says_so(clie
     client.post(f"/bounces/{mine.pk}/dismiss/", {"reason": "Test address"})
 
     page = client.get(f"/bounces/{mine.pk}/").content.decode()
-    assert "a note only adds to its history" in page
+    assert "A note still adds to its history" in page and "stays done" in page
     client.post(f"/bounces/{mine.pk}/note/", {"text": "Customer called back: all fine."})
 
     mine.refresh_from_db()
