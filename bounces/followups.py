@@ -12,11 +12,12 @@ The bounce pull hands every new bounce to `take_bounce`, inside the transaction 
 
 The push hands every settled outcome to `settle_after_push`: an address corrected in the inbox
 closes its follow-up when Spotler accepts it and reopens it, with Spotler's reason, when Spotler
-refuses it; an address the linked system corrected (through the ingest API) closes the open
+refuses it (only the push that carried the correction counts: an older state's answer says
+nothing about it); an address the linked system corrected (through the ingest API) closes the open
 follow-up the same way once Spotler accepts it.
 """
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -52,7 +53,8 @@ def take_bounce(bounce: Bounce) -> FollowUp | None:
 def open_for_bounces(bounces: list[Bounce]) -> dict[int, FollowUp]:
     """Add newly stored bounces (a pull's page) to their contacts' follow-ups, opening those the
     rules call for; {contact id: the follow-up its bounces went to}. A handful of statements
-    for the whole page."""
+    for the whole page. The caller holds the contacts' locks (the pull takes them before it
+    builds the rows), so a contact read here as not erased stays so until the commit."""
     by_contact: dict[int, list[Bounce]] = {}
     for bounce in sorted(bounces, key=lambda b: (b.bounced_at, b.pk)):
         if bounce.contact_id is not None and not bounce.contact.is_erased:
@@ -65,6 +67,7 @@ def open_for_bounces(bounces: list[Bounce]) -> dict[int, FollowUp]:
             for f in FollowUp.objects.select_for_update()
             .unresolved()
             .filter(contact_id__in=by_contact)
+            .order_by("pk")
         }
         to_open: dict[int, list[Bounce]] = {}
         added: dict[int, list[Bounce]] = {}
@@ -198,37 +201,54 @@ def settle_after_push(contact: Contact, outcome: Any) -> None:
         return
     address = (contact.email or "").casefold()
     if followup.pending_email:
-        if not outcome.ok:
-            reopen(followup, reason=outcome.answer)
-        elif address == followup.pending_email.casefold():
-            by = _corrected_by(followup)
-            data = {
-                "email": contact.email,
-                "previous_email": followup.email,
-                "corrected_in": "inbox",
-            }
-            resolve(followup, resolution=Resolution.EMAIL_CORRECTED, data=data, by=by)
-        elif _replaced_correction(contact, followup):
-            # The linked system sent another address after the correction, and this push sent
-            # it: the correction never reaches Spotler, so waiting for it would never end.
-            if address != followup.email.casefold():
-                data = {
-                    "email": contact.email, "previous_email": followup.email,
-                    "corrected_in": "linked system",
-                }  # fmt: skip
-                resolve(followup, resolution=Resolution.EMAIL_CORRECTED, data=data, by=None)
-            else:
-                reopen(
-                    followup,
-                    text=f"The linked system sent {contact.email} again before "
-                    f"{followup.pending_email} reached Spotler; Spotler keeps {contact.email}.",
-                )
+        _settle_correction(followup, pushed=contact, outcome=outcome)
     elif outcome.ok and followup.email and address and address != followup.email.casefold():
         data = {
             "email": contact.email, "previous_email": followup.email,
             "corrected_in": "linked system",
         }  # fmt: skip
         resolve(followup, resolution=Resolution.EMAIL_CORRECTED, data=data, by=None)
+
+
+def _settle_correction(followup: FollowUp, *, pushed: Contact, outcome: Any) -> None:
+    """A push answered while a corrected address waits. Only the push that carried it closes
+    (accepted) or reopens (refused) the follow-up; a push of an older state, answered after
+    the correction was written, says nothing about it: the correction is still to be pushed."""
+    address = (pushed.email or "").casefold()
+    if address == followup.pending_email.casefold():
+        if outcome.ok:
+            data = {
+                "email": pushed.email, "previous_email": followup.email, "corrected_in": "inbox",
+            }  # fmt: skip
+            resolve(
+                followup, resolution=Resolution.EMAIL_CORRECTED, data=data,
+                by=_corrected_by(followup),
+            )  # fmt: skip
+        else:
+            reopen(followup, reason=outcome.answer)
+        return
+    if not _replaced_correction(pushed, followup):
+        return
+    # The linked system sent another address after the correction, and this push sent it: the
+    # correction never reaches Spotler, so waiting for it would never end.
+    if not outcome.ok:
+        reopen(
+            followup,
+            text=f"The linked system sent {pushed.email} before {followup.pending_email} "
+            f"reached Spotler, and Spotler refused it: {outcome.answer}",
+        )
+    elif address != followup.email.casefold():
+        data = {
+            "email": pushed.email, "previous_email": followup.email,
+            "corrected_in": "linked system",
+        }  # fmt: skip
+        resolve(followup, resolution=Resolution.EMAIL_CORRECTED, data=data, by=None)
+    else:
+        reopen(
+            followup,
+            text=f"The linked system sent {pushed.email} again before "
+            f"{followup.pending_email} reached Spotler; Spotler keeps {pushed.email}.",
+        )
 
 
 def resolve(followup: FollowUp, *, resolution: str, data: dict, by, note: str = "") -> None:
@@ -254,11 +274,19 @@ def resolve(followup: FollowUp, *, resolution: str, data: dict, by, note: str = 
 
 def reopen(followup: FollowUp, *, reason: str = "", text: str = "") -> None:
     """The corrected address will not reach Spotler (Spotler refused it, with `reason`, or the
-    history says why in `text`): the follow-up is open again."""
+    history says why in `text`): the follow-up needs work again. It goes back to *in progress*
+    when someone had started it (correcting an address does), else to *open*; the feed hears
+    nothing, since nothing was resolved."""
     text = text or f"Spotler refused {followup.pending_email}: {reason}"
-    followup.state, followup.pending_email = FollowUpState.OPEN, ""
+    started = followup.started_at is not None
+    followup.state = FollowUpState.IN_PROGRESS if started else FollowUpState.OPEN
+    followup.pending_email = ""
     followup.save(update_fields=["state", "pending_email"])
-    FollowUpStep.objects.create(followup=followup, action=StepAction.REOPENED, text=text)
+    back = "in progress" if started else "open"
+    FollowUpStep.objects.create(
+        followup=followup, action=StepAction.REOPENED,
+        text=f"{text.rstrip('.')}. Back to {back}: the follow-up needs another resolution.",
+    )  # fmt: skip
 
 
 def _replaced_correction(pushed: Contact, followup: FollowUp) -> bool:
@@ -282,14 +310,17 @@ def forget_contact(contact: Contact) -> None:
 
 
 def add_working_days(start: datetime, days: int) -> datetime:
-    """`start` plus `days` working days (Monday to Friday), at the same time of day."""
-    moment = start
+    """`start` plus `days` working days (Monday to Friday), at the same time of day on the
+    office clock (TIME_ZONE): counted in local time, so a due date across a clock change is
+    not an hour early or late. A time the spring change skips moves on by the hour skipped."""
+    moment = timezone.localtime(start)
     added = 0
     while added < days:
+        # With a zoneinfo time zone this is wall-clock arithmetic: the offset follows the date.
         moment += timedelta(days=1)
-        if timezone.localtime(moment).weekday() < 5:
+        if moment.weekday() < 5:
             added += 1
-    return moment
+    return moment.astimezone(UTC)
 
 
 def opened_payload(followup: FollowUp) -> dict:

@@ -84,7 +84,11 @@ def followup_bulk(request: HttpRequest) -> HttpResponse:
         if request.POST.get("action") == "assign":
             owner = _owner_from(request.POST.get("owner", ""))
             done = work.assign(chosen, owner=owner, by=request.user)
-            messages.success(request, f"Assigned {done} follow-up(s) to {display_name(owner)}.")
+            finished = sum(1 for f in chosen if f.is_done)
+            kept = f" {finished} done follow-up(s) keep their owner." if finished else ""
+            messages.success(
+                request, f"Assigned {done} follow-up(s) to {display_name(owner)}.{kept}"
+            )
         elif request.POST.get("action") == "dismiss":
             done = work.dismiss(chosen, by=request.user, reason=request.POST.get("reason", ""))
             messages.success(request, f"Dismissed {done} follow-up(s).")

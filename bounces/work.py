@@ -13,9 +13,13 @@ from bounces.models import FollowUp, FollowUpState, FollowUpStep, Resolution, St
 from bounces.owners import display_name, possible_owners
 from contacts import ingest
 from contacts.errors import InvalidFields
+from contacts.models import Contact
 from spotlersync.email_addresses import email_address_problem
 from sync.models import OutboxKind
 from sync.outbox import queue_outbox_entry
+
+# The longest note, reason or lead note kept (the forms' limit for the same fields).
+TEXT_LIMIT = 2000
 
 
 class FollowUpProblem(Exception):
@@ -36,15 +40,18 @@ def start(followup: FollowUp, *, by: User) -> None:
 
 
 def add_note(followup: FollowUp, *, by: User, text: str) -> None:
+    """A line in the history; allowed on a done follow-up too (what happened later)."""
     text = text.strip()
     if not text:
         raise FollowUpProblem("Write the note first.", fields={"text": "Write something."})
+    _check_length(text, field="text", what="A note")
     with transaction.atomic():
         FollowUpStep.objects.create(followup=followup, by=by, action=StepAction.NOTE, text=text)
 
 
 def assign(followups: list[FollowUp], *, owner: User, by: User) -> int:
-    """Give `followups` to `owner` (an Admin's act); returns how many changed hands."""
+    """Give `followups` to `owner` (an Admin's act); returns how many changed hands. A done
+    follow-up keeps the owner who did it: alone it is refused, among many it is left as is."""
     if owner not in possible_owners():
         raise FollowUpProblem(
             f"{display_name(owner)} cannot own follow-ups: only active users in the Account "
@@ -52,8 +59,15 @@ def assign(followups: list[FollowUp], *, owner: User, by: User) -> int:
         )
     changed = 0
     with transaction.atomic():
-        for followup in followups:
+        for followup in sorted(followups, key=lambda f: f.pk):  # the locks' order
             followup = FollowUp.objects.select_for_update().get(pk=followup.pk)
+            if followup.is_done:
+                if len(followups) == 1:
+                    raise FollowUpProblem(
+                        f"Follow-up #{followup.pk} is already done; it keeps the owner who "
+                        "did it, and nothing was changed."
+                    )
+                continue
             if followup.owner_id == owner.pk and not followup.owner_unmatched:
                 continue
             followup.owner, followup.owner_unmatched = owner, False
@@ -120,9 +134,11 @@ def record_replacement(
 
 
 def record_left(followup: FollowUp, *, by: User, note: str = "") -> None:
+    note = note.strip()
+    _check_length(note, field="note", what="The note")
     with transaction.atomic():
         followup = _lock_unresolved(followup)
-        data = {"note": note.strip()} if note.strip() else {}
+        data = {"note": note} if note else {}
         resolve(followup, resolution=Resolution.LEFT_NO_REPLACEMENT, data=data, by=by)
 
 
@@ -139,9 +155,10 @@ def dismiss(followups: list[FollowUp], *, by: User, reason: str) -> int:
     if not reason:
         why = "Say why the follow-up needs no work; the reason is kept with it."
         raise FollowUpProblem(why, fields={"reason": why})
+    _check_length(reason, field="reason", what="The reason")
     done = 0
     with transaction.atomic():
-        for followup in followups:
+        for followup in sorted(followups, key=lambda f: f.contact_id):  # the locks' order
             try:
                 followup = _lock_unresolved(followup)
             except FollowUpProblem:
@@ -156,7 +173,16 @@ def dismiss(followups: list[FollowUp], *, by: User, reason: str) -> int:
     return done
 
 
+def _check_length(text: str, *, field: str, what: str) -> None:
+    if len(text) > TEXT_LIMIT:
+        why = f"{what} may be at most {TEXT_LIMIT} characters (it has {len(text)}); shorten it."
+        raise FollowUpProblem(why, fields={field: why})
+
+
 def _lock_unresolved(followup: FollowUp) -> FollowUp:
+    # The contact first, as the bounce pull, the push and the ingest API lock it before its
+    # follow-up: two of them never wait for each other.
+    Contact.objects.select_for_update().filter(pk=followup.contact_id).first()
     locked = FollowUp.objects.select_for_update().select_related("contact").get(pk=followup.pk)
     if locked.is_done:
         raise FollowUpProblem(f"Follow-up #{locked.pk} is already done; nothing was changed.")

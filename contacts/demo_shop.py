@@ -31,6 +31,12 @@ LANGUAGES = {
 }  # fmt: skip
 LANGUAGE_WEIGHTS = [0.55, 0.2, 0.15, 0.1]
 ACCOUNT_MANAGERS = ["Sanne Bakker", "Tom de Wit", "Lisa Müller", "Youssef El Amrani", ""]
+# The account manager `make run`'s demo login `accountmanager` is (create_demo_users): the demo
+# makes sure she has follow-ups to work on within minutes (`seed_bounces`, and live bounces lean
+# towards her customers). The others have no login; an Admin sees their follow-ups "to assign".
+DEMO_ACCOUNT_MANAGER = ACCOUNT_MANAGERS[0]
+# Hard bounces put in the sandbox when the shop starts: this many of her customers, one other.
+SEEDED_BOUNCES = 4
 # Consent mixes as a shop sees them: most say yes to the newsletter, fewer to promotions.
 CONSENT_MIXES = [((True, True), 0.35), ((True, False), 0.35), ((False, False), 0.25),
                  ((False, True), 0.05)]  # fmt: skip
@@ -56,17 +62,50 @@ class Shop:
         self.customers: dict[str, dict] = {}
         self.order_count = 0
 
-    def load(self, *, customers: int, report: Callable[[str], None]) -> None:
-        """Create the customers (in batches) and their order history."""
+    def load(
+        self,
+        *,
+        customers: int,
+        report: Callable[[str], None],
+        then: Callable[[], object] | None = None,
+    ) -> None:
+        """Create the customers (in batches), call `then` (the demo's first bounces: they need
+        not wait for the order history), and send their order history."""
         records = [self._new_customer(n) for n in range(1, customers + 1)]
         for start in range(0, len(records), BATCH):
             self._send_batch(records[start : start + BATCH])
             report(f"customers {min(start + BATCH, len(records)):,}/{len(records):,}")
+        if then is not None:
+            then()
         orders = list(self._order_history())
         for i, order in enumerate(orders, 1):
             self._send_order(order)
             if i % 1000 == 0 or i == len(orders):
                 report(f"orders {i:,}/{len(orders):,}")
+
+    def seed_bounces(self, *, report: Callable[[str], None], wait_seconds: float = 180) -> int:
+        """Hard bounces in the sandbox for a few of the demo account manager's customers (and
+        one other's), as soon as the push has brought them there: the next bounce pull turns
+        them into follow-ups for her. Returns how many bounced."""
+        mine = [
+            e for e, r in self.customers.items() if r["account_manager"] == DEMO_ACCOUNT_MANAGER
+        ]
+        others = [e for e in self.customers if e not in set(mine)]
+        chosen = self.rng.sample(mine, min(SEEDED_BOUNCES, len(mine)))
+        chosen += self.rng.sample(others, min(1, len(others)))
+        deadline = time.monotonic() + wait_seconds
+        bounced = 0
+        for external_id in chosen:
+            while not self._in_sandbox(external_id):
+                if time.monotonic() > deadline:
+                    report(f"{external_id} has not reached Spotler yet; no bounce seeded for it")
+                    break
+                time.sleep(2)
+            else:
+                self._sandbox_post(external_id, "bounce", {"type": "HARDBOUNCE"})
+                bounced += 1
+        report(f"in Spotler: {bounced} mails bounced (hard) for the bounce inbox")
+        return bounced
 
     def run_live(self, *, per_second: float, report: Callable[[str], None]) -> Iterator[str]:
         """Edit customers and place orders at a steady pace, forever (Ctrl-C stops it)."""
@@ -157,20 +196,45 @@ class Shop:
     def _recipient_acts_in_spotler(self) -> str:
         external_id = self.rng.choice(list(self.customers))
         roll = self.rng.random()
-        if roll < 0.4:
+        if roll < 0.3:
             path, body, what = "unsubscribe", {"bit": 1}, "unsubscribed from the newsletter"
-        elif roll < 0.6:
-            kind = self.rng.choice(["HARDBOUNCE", "SOFTBOUNCE"])
+        elif roll < 0.7:
+            # Bounces are frequent here, mostly hard (a follow-up at once), and half of them
+            # hit the demo account manager's customers: her inbox fills while someone watches.
+            external_id = self._bounce_target(external_id)
+            kind = self.rng.choices(["HARDBOUNCE", "SOFTBOUNCE"], weights=[2, 1])[0]
             path, body, what = "bounce", {"type": kind}, f"a mail to them bounced ({kind.lower()})"
         else:
             city = self.rng.choice(LANGUAGES[self.customers[external_id]["language"]][2])
             path, body, what = "edit", {"properties": {"city": city}}, f"moved to {city}"
+        if not self._sandbox_post(external_id, path, body):
+            return f"in Spotler: {external_id} is not there yet"
+        return f"in Spotler: {external_id} {what}"
+
+    def _bounce_target(self, external_id: str) -> str:
+        if self.rng.random() < 0.5:
+            mine = self._demo_managers_customers()
+            if mine:
+                return self.rng.choice(mine)
+        return external_id
+
+    def _demo_managers_customers(self) -> list[str]:
+        return [
+            e for e, r in self.customers.items() if r.get("account_manager") == DEMO_ACCOUNT_MANAGER
+        ]
+
+    def _sandbox_post(self, external_id: str, path: str, body: dict) -> bool:
+        """A recipient's act in the sandbox; False when Spotler does not hold them yet."""
         url = f"{self.sandbox_url.rstrip('/')}/_sandbox/contacts/{external_id}/{path}"
         response = requests.post(url, json=body, timeout=10)
         if response.status_code == 404:
-            return f"in Spotler: {external_id} is not there yet"
+            return False
         _check(response)
-        return f"in Spotler: {external_id} {what}"
+        return True
+
+    def _in_sandbox(self, external_id: str) -> bool:
+        url = f"{self.sandbox_url.rstrip('/')}/_sandbox/contacts/{external_id}"
+        return requests.get(url, timeout=10).status_code == 200
 
     def _put(self, record: dict) -> None:
         fields = {k: v for k, v in record.items() if k != "external_id"}

@@ -8,8 +8,10 @@ reported of an unknown contact, counted, and opens nothing. Windows overlap, so 
 is read more than once: its contact (the externalId's hash), date, type and mailing make it one
 row, and only the first reading of it is applied.
 
-A page is applied in a fixed handful of statements, whatever its size: its contacts by hash,
-the bounces it already stored, then bulk inserts, the feed, and the follow-ups. A pull running
+A page is applied in a fixed handful of statements, whatever its size: its contacts by hash
+(locked, in id order, as the ingest API and the push lock them: an erasure waits for the page, or
+the page for the erasure, and then sees the contact erased), the bounces it already stored, then
+bulk inserts, the feed, and the follow-ups. A pull running
 at the same time that stores one of the page's bounces first makes the insert fail on the unique
 key; the page is then applied again against what that pull wrote.
 """
@@ -130,8 +132,8 @@ def _apply_page(items: list[spotler.Bounce], *, run: SyncRun | None) -> list[str
         else:
             readings.append(_Reading(item, _key(item)))
     dated = [r for r in readings if r is not None]
+    contacts = _lock_contacts_by_hash({r.key[0] for r in dated})
     stored = _stored_keys(dated)
-    contacts = _contacts_by_hash({r.key[0] for r in dated})
     new: dict[Key, Bounce] = {}
     for reading in dated:
         if reading.key not in stored and reading.key not in new:
@@ -173,11 +175,14 @@ def _stored_keys(readings: list[_Reading]) -> set[Key]:
     return set(rows)
 
 
-def _contacts_by_hash(hashes: set[str]) -> dict[str, Contact]:
-    """The page's contacts in the ledger, erased ones (tombstones) included, by externalId hash."""
+def _lock_contacts_by_hash(hashes: set[str]) -> dict[str, Contact]:
+    """The page's contacts in the ledger, erased ones (tombstones) included, by externalId hash,
+    locked until the page commits: a contact erased meanwhile is read as erased, and one erased
+    later waits for the page and then forgets what the page stored of it. In id order, as every
+    other writer locks contacts, so two of them never wait for each other."""
     if not hashes:
         return {}
-    found = Contact.objects.filter(external_id_hash__in=hashes).order_by()
+    found = Contact.objects.select_for_update().filter(external_id_hash__in=hashes).order_by("pk")
     return {c.external_id_hash: c for c in found}
 
 

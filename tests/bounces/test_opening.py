@@ -1,8 +1,11 @@
 """Bounces become follow-ups: a hard one at once, soft ones at the threshold, one per contact."""
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import timezone
 
 from bounces.followups import add_working_days
 from bounces.models import Bounce, FollowUp, FollowUpState
@@ -172,3 +175,22 @@ def test_working_days_skip_the_weekend():
     friday = datetime(2026, 11, 20, 9, 0, tzinfo=AMSTERDAM)
     assert add_working_days(friday, 5) == datetime(2026, 11, 27, 9, 0, tzinfo=AMSTERDAM)
     assert add_working_days(friday, 1) == datetime(2026, 11, 23, 9, 0, tzinfo=AMSTERDAM)
+
+
+def local(*args: int) -> datetime:
+    return datetime(*args, tzinfo=AMSTERDAM)
+
+
+@pytest.mark.parametrize(
+    ("opened", "due"),
+    [
+        # Over the last Sunday of March (clocks go forward) and of October (back).
+        (local(2026, 3, 27, 10, 0), local(2026, 4, 3, 10, 0)),
+        (local(2026, 10, 23, 10, 0), local(2026, 10, 30, 10, 0)),
+        # Opened on the Sunday itself, in the hour before the change.
+        (local(2026, 3, 29, 1, 30), local(2026, 4, 3, 1, 30)),
+    ],
+)
+def test_a_due_date_across_a_clock_change_keeps_the_time_of_day_on_the_office_clock(opened, due):
+    got = add_working_days(opened.astimezone(UTC), 5)  # opened_at is stored in UTC
+    assert got == due, f"due {timezone.localtime(got):%a %d %b %H:%M}"

@@ -199,3 +199,57 @@ def test_a_value_too_long_is_refused_with_its_limit(client, sannes, action, fiel
     assert f"at most {limit} characters" in page.content.decode()
     mine.refresh_from_db()
     assert mine.state == "open"
+
+
+@pytest.mark.parametrize(
+    ("action", "field", "what"), [("note", "text", "A note"), ("left", "note", "The note")]
+)
+def test_a_note_too_long_is_refused_with_its_limit_and_nothing_is_written(
+    client, sannes, action, field, what
+):
+    mine, _ = sannes
+    steps = mine.steps.count()
+    page = log_in(client, "sanne").post(f"/bounces/{mine.pk}/{action}/", {field: "n" * 2001})
+
+    assert page.status_code == 400
+    assert f"{what} may be at most 2000 characters (it has 2001)" in page.content.decode()
+    mine.refresh_from_db()
+    assert (mine.state, mine.resolution, mine.steps.count()) == ("open", "", steps)
+
+
+def test_a_note_on_a_done_followup_adds_to_its_history_and_the_page_says_so(client, sannes):
+    mine, _ = sannes
+    client = log_in(client, "sanne")
+    client.post(f"/bounces/{mine.pk}/dismiss/", {"reason": "Test address"})
+
+    page = client.get(f"/bounces/{mine.pk}/").content.decode()
+    assert "A note still adds to its history" in page and "stays done" in page
+    client.post(f"/bounces/{mine.pk}/note/", {"text": "Customer called back: all fine."})
+
+    mine.refresh_from_db()
+    assert (mine.state, mine.resolution) == ("done", "dismissed")
+    assert mine.steps.last().text == "Customer called back: all fine."
+
+
+def test_a_done_followup_keeps_its_owner_when_an_admin_assigns_it(client, sannes):
+    mine, toms = sannes
+    manager("boss", role="Admin")
+    tom = User.objects.get(username="tom")
+    log_in(client, "sanne").post(f"/bounces/{mine.pk}/dismiss/", {"reason": "Test address"})
+    client = log_in(client, "boss")
+
+    page = client.post(f"/bounces/{mine.pk}/assign/", {"owner": tom.pk})
+
+    assert page.status_code == 400
+    assert "already done; it keeps the owner who did it" in page.content.decode()
+    mine.refresh_from_db()
+    assert mine.owner.username == "sanne"
+    listing = client.post(
+        "/bounces/bulk/", {"ids": [mine.pk, toms.pk], "action": "assign",
+                           "owner": User.objects.get(username="boss").pk}, follow=True,
+    )  # fmt: skip
+    assert "Assigned 1 follow-up(s) to" in listing.content.decode()
+    assert "1 done follow-up(s) keep their owner" in listing.content.decode()
+    mine.refresh_from_db()
+    toms.refresh_from_db()
+    assert (mine.owner.username, toms.owner.username) == ("sanne", "boss")

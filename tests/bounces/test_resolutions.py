@@ -1,8 +1,11 @@
 """Resolving a follow-up: each way's effect on the ledger, on Spotler (sandbox) and the feed."""
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 
 from bounces import work
 from bounces.models import FollowUp
@@ -12,6 +15,7 @@ from contacts.models import Contact
 from sync.models import OutboxEntry
 from sync.push import push_one_batch
 from tests.bounces.helpers import ANNA, bounce, manager, pull, pushed_contact
+from tests.conftest import transactional
 
 
 @pytest.fixture
@@ -64,10 +68,12 @@ def test_a_corrected_address_spotler_refuses_reopens_the_followup_with_spotlers_
     push_one_batch(client=spotler_client)
 
     followup.refresh_from_db()
-    assert (followup.state, followup.pending_email, followup.resolution) == ("open", "", "")
+    # Back in progress (the correction had started it), not back to "I'm on it".
+    assert (followup.state, followup.pending_email, followup.resolution) == ("in_progress", "", "")
     reopened = followup.steps.get(action="reopened")
     assert "Spotler refused anna.visser@example.nl" in reopened.text
     assert "anonymized" in reopened.text
+    assert "Back to in progress" in reopened.text
     assert not resolved_changes()
 
 
@@ -82,10 +88,50 @@ def test_a_correction_the_shop_overwrites_before_it_is_pushed_reopens_the_follow
 
     followup.refresh_from_db()
     assert spotler_sandbox.contact("C-1")["properties"]["email"] == "anna@example.nl"
-    assert (followup.state, followup.pending_email, followup.resolution) == ("open", "", "")
+    assert (followup.state, followup.pending_email, followup.resolution) == ("in_progress", "", "")
     reopened = followup.steps.get(action="reopened")
     assert "anna@example.nl" in reopened.text and "anna.visser@example.nl" in reopened.text
     work.dismiss([followup], by=followup.owner, reason="Shop keeps the old address")  # workable
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a push in flight: PostgreSQL")
+@transactional
+def test_a_refused_push_of_an_older_state_leaves_the_correction_waiting_for_its_own_answer(
+    followup, spotler_client, spotler_sandbox
+):
+    # The shop changes the first name; that push is on its way (slowly) when the account
+    # manager corrects the address. Spotler, which anonymized the contact meanwhile, refuses
+    # it: that answer is about the first name, not the correction Spotler has not seen yet.
+    renamed = {**ANNA, "account_manager": "Sanne Bakker", "first_name": "An"}
+    upsert_contact(external_id="C-1", raw_fields=renamed)
+    spotler_client.anonymize_contact("C-1")
+    spotler_sandbox.set(latency_ms=1500)
+    feed_before = len(read_changes(limit=1000))
+
+    def push_the_older_state():
+        push_one_batch(client=spotler_client)
+        connection.close()
+
+    pushing = threading.Thread(target=push_the_older_state)
+    pushing.start()
+    time.sleep(0.7)  # the push has read the contact and waits for Spotler's answer
+    work.correct_email(followup, by=followup.owner, email="anna.visser@example.nl")
+    pushing.join(10)
+
+    followup.refresh_from_db()
+    assert OutboxEntry.objects.filter(status="failed").count() == 1  # the older push, refused
+    assert (followup.state, followup.pending_email) == ("in_progress", "anna.visser@example.nl")
+    assert not followup.steps.filter(action="reopened").exists()
+    assert len(read_changes(limit=1000)) == feed_before  # nothing resolved, nothing said
+
+    spotler_sandbox.set(latency_ms=0)
+    push_one_batch(client=spotler_client)  # the correction itself, refused in its turn
+
+    followup.refresh_from_db()
+    assert (followup.state, followup.pending_email) == ("in_progress", "")
+    reopened = followup.steps.get(action="reopened")
+    assert "Spotler refused anna.visser@example.nl" in reopened.text
+    assert not resolved_changes()
 
 
 def test_a_correction_the_shop_replaces_with_its_own_closes_as_corrected_in_the_linked_system(

@@ -304,3 +304,64 @@ def test_two_pulls_applying_the_same_new_bounce_at_once_store_and_publish_it_onc
     assert counted == ["skipped"]
     assert Bounce.objects.count() == 1 and FollowUp.objects.count() == 1
     assert [c.kind for c in read_changes()] == ["bounced", "followup_opened"]
+
+
+def _hard_bounce_of_anna() -> spotler.Bounce:
+    return spotler.Bounce(
+        date=timezone.now(), type=spotler.BounceType.HARD, encrypted_act_id="act-1",
+        contact=spotler.Contact(external_id="C-1", properties={"email": "anna@example.nl"}),
+    )  # fmt: skip
+
+
+def _nothing_left_of_anna() -> None:
+    """What an erasure promises: no address, no follow-up, no feed entry naming the person."""
+    stored = Bounce.objects.get()
+    assert (stored.ledger_state, stored.email, stored.external_id) == ("erased", "", "")
+    assert stored.contact is None
+    assert not FollowUp.objects.exists()
+    assert not [c for c in read_changes() if c.external_id == "C-1"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers: PostgreSQL")
+@transactional
+def test_a_pull_applying_a_bounce_while_the_contact_is_erased_keeps_no_personal_data():
+    upsert_contact(external_id="C-1", raw_fields=ANNA)
+    erased = threading.Event()
+
+    def erase_meanwhile():
+        with transaction.atomic():
+            erase_contact(external_id="C-1")
+            erased.set()
+            time.sleep(0.5)  # the pull reads the page meanwhile, and waits for this commit
+        connection.close()
+
+    thread = threading.Thread(target=erase_meanwhile)
+    thread.start()
+    erased.wait(5)
+    counted = apply_bounces([_hard_bounce_of_anna()], run=None)
+    thread.join(10)
+
+    assert counted == ["skipped"]
+    _nothing_left_of_anna()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers: PostgreSQL")
+@transactional
+def test_a_contact_erased_while_a_pull_applies_its_bounce_keeps_no_personal_data():
+    upsert_contact(external_id="C-1", raw_fields=ANNA)
+    applied = threading.Event()
+
+    def pull_meanwhile():
+        with transaction.atomic():
+            assert apply_bounces([_hard_bounce_of_anna()], run=None) == ["sent"]
+            applied.set()
+            time.sleep(0.5)  # the erasure starts meanwhile, and waits for this commit
+        connection.close()
+
+    thread = threading.Thread(target=pull_meanwhile)
+    thread.start()
+    applied.wait(5)
+    erase_contact(external_id="C-1")
+    thread.join(10)
+
+    _nothing_left_of_anna()

@@ -45,7 +45,10 @@ class Command(BaseCommand):
         )
         self._wait_for(url)
         try:
-            shop.load(customers=customers, report=self._say)
+            # Live with a sandbox: a newcomer who logs in as the demo account manager finds
+            # follow-ups within minutes (the next bounce pull after the customers are in).
+            seed = (lambda: shop.seed_bounces(report=self._say)) if live and sandbox else None
+            shop.load(customers=customers, report=self._say, then=seed)
             if live:
                 self._say(f"live: about {rate:g} changes per second; Ctrl-C stops")
                 for line in shop.run_live(per_second=rate, report=self._say):
