@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "contacts",
     "sync",
     "bounces",
+    "lists",
 ]
 
 MIDDLEWARE = [
@@ -204,6 +205,10 @@ SPOTLER_CONSUMER_KEY = env.str("SPOTLER_CONSUMER_KEY", default=SANDBOX_CONSUMER_
 SPOTLER_CONSUMER_SECRET = env.str("SPOTLER_CONSUMER_SECRET", default=SANDBOX_CONSUMER_SECRET)
 SPOTLER_RATE_LIMIT = env.float("SPOTLER_RATE_LIMIT", default=10)
 SPOTLER_TEMPLIST_LIMIT = env.int("SPOTLER_TEMPLIST_LIMIT", default=30)
+# Temporary lists (lists/): a new list ends after this many days unless given another end date;
+# a delete Spotler refuses with "Temporary list in use" is tried again after this many minutes.
+LISTS_DEFAULT_EXPIRY_DAYS = env.int("LISTS_DEFAULT_EXPIRY_DAYS", default=30)
+LISTS_IN_USE_RETRY_MINUTES = env.int("LISTS_IN_USE_RETRY_MINUTES", default=15)
 # Seconds the client waits for Spotler's answer to a call before counting it as failed (and
 # retrying it, as any transient failure).
 SPOTLER_READ_TIMEOUT = env.float("SPOTLER_READ_TIMEOUT", default=30)

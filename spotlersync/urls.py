@@ -23,6 +23,7 @@ urlpatterns = [
     path("mapping/", include("mapping.urls")),
     path("sync/", include("sync.urls")),
     path("bounces/", include("bounces.urls")),
+    path("lists/", include("lists.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -63,6 +63,15 @@ def scheduled_jobs() -> list[ScheduledJob]:
             description="Fetch Spotler's property catalogue and flag mapping rows it breaks.",
         ),
         ScheduledJob(
+            name="Expire temporary lists",
+            func="lists.tasks.expire_temporary_lists",
+            minutes=5,
+            description=(
+                "Deletes our temporary lists past their end date, and retries deletes Spotler "
+                "refused while a list was in use, so the budget of lists frees itself."
+            ),
+        ),
+        ScheduledJob(
             name="Prune sync history",
             func="sync.tasks.prune_sync_history",
             minutes=24 * 60,

@@ -1,0 +1,161 @@
+"""The budget of temporary lists: at most SPOTLER_TEMPLIST_LIMIT in the Spotler account at
+once, every system's lists counted (spotler-api.md §10, §0.3).
+
+A list is counted and created while the one `ListBudget` row is locked, so two Marketers (or
+two API calls, in any web process) taking the last free slot get one list and one refusal.
+The count is Spotler's own (`GET templist`), so other systems' lists are in it.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+import spotler
+from lists import tasks
+from lists.models import LIST_ID_PREFIX, ListBudget, TempList, TempListState
+from sync.spotler_connection import spotler_client
+
+OLDEST_NAMED = 3
+MAX_NAME_LENGTH = 200
+
+
+class BudgetExhausted(Exception):
+    """Every slot of the budget is taken; the message names our oldest lists."""
+
+
+class ListRefused(Exception):
+    """Spotler (or our own check) refused to make the list; the message says why."""
+
+
+@dataclass(frozen=True)
+class AccountList:
+    """One temporary list of the Spotler account, with ours joined to it when it is ours."""
+
+    spotler_id: str | None
+    name: str
+    created_at: datetime | None
+    type: str | None
+    ours: TempList | None
+
+    @property
+    def is_ours(self) -> bool:
+        return self.ours is not None or (self.spotler_id or "").startswith(LIST_ID_PREFIX)
+
+
+@dataclass(frozen=True)
+class Budget:
+    limit: int
+    lists: list[AccountList]
+
+    @property
+    def in_use(self) -> int:
+        return len(self.lists)
+
+    @property
+    def free(self) -> int:
+        return max(0, self.limit - self.in_use)
+
+    @property
+    def ours(self) -> list[AccountList]:
+        return [item for item in self.lists if item.is_ours]
+
+    @property
+    def others(self) -> list[AccountList]:
+        return [item for item in self.lists if not item.is_ours]
+
+
+def read_budget(*, client: spotler.SpotlerClient | None = None) -> Budget:
+    """Every temporary list in the account (ours and other systems'), against the limit."""
+    client = client or spotler_client()
+    found = client.list_temporary_lists()
+    ids = [t.external_id for t in found if t.external_id]
+    ours = {t.spotler_id: t for t in TempList.objects.filter(spotler_id__in=ids)}
+    lists = [
+        AccountList(t.external_id, t.name, t.created_at, t.type, ours.get(t.external_id or ""))
+        for t in found
+    ]
+    return Budget(limit=settings.SPOTLER_TEMPLIST_LIMIT, lists=lists)
+
+
+def exhausted_message(budget: Budget | None = None) -> str:
+    """What to tell someone who cannot make a list: the budget, and our oldest lists."""
+    oldest = TempList.objects.in_spotler().order_by("created_at", "pk")[:OLDEST_NAMED]
+    words = (
+        f"All {settings.SPOTLER_TEMPLIST_LIMIT} temporary lists of the Spotler account are in use"
+    )
+    if budget is not None:
+        words += f" ({len(budget.ours)} ours, {len(budget.others)} other systems')"
+    names = ", ".join(f"“{t.name}” (made {t.created_at:%Y-%m-%d})" for t in oldest)
+    if names:
+        return f"{words}. Delete one of ours first; the oldest are {names}."
+    return f"{words}, none of them ours: another system must delete one of its lists first."
+
+
+def create_list(
+    *,
+    name: str,
+    contact_ids: list[str],
+    left_out: dict[str, int] | None = None,
+    unknown_ids: list[str] | None = None,
+    filters: dict | None = None,
+    created_by: AbstractBaseUser | None = None,
+    created_via: str = "dashboard",
+    expires_at: datetime | None = None,
+    client: spotler.SpotlerClient | None = None,
+) -> TempList:
+    """Take a slot of the budget, make the (empty) list in Spotler, and queue the sending of
+    its contacts. BudgetExhausted when no slot is free; ListRefused for a bad name or a
+    refusal of Spotler's. Nothing is kept of a refused list, here or in Spotler."""
+    name = (name or "").strip()
+    if not name:
+        raise ListRefused("Give the list a name.")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ListRefused(f"A list name has at most {MAX_NAME_LENGTH} characters.")
+    if expires_at is None:
+        expires_at = timezone.now() + timedelta(days=settings.LISTS_DEFAULT_EXPIRY_DAYS)
+    client = client or spotler_client()
+    _ensure_budget_row()
+    with transaction.atomic():
+        ListBudget.objects.select_for_update().get(pk=1)
+        budget = read_budget(client=client)
+        if budget.free <= 0:
+            raise BudgetExhausted(exhausted_message(budget))
+        if (
+            any(item.name == name for item in budget.lists)
+            or TempList.objects.filter(name=name).exclude(state=TempListState.DELETED).exists()
+        ):
+            raise ListRefused(f"A temporary list named “{name}” exists already; choose another.")
+        made = TempList.objects.create(
+            name=name,
+            spotler_id=f"{LIST_ID_PREFIX}{uuid.uuid4().hex[:12]}",
+            created_by=created_by,
+            created_via=created_via,
+            expires_at=expires_at,
+            contact_ids=list(contact_ids),
+            left_out=left_out or {},
+            unknown_ids=unknown_ids or [],
+            filters=filters or {},
+        )
+        try:
+            client.create_temporary_list(list_id=made.spotler_id, name=name)
+        except spotler.SpotlerError as error:
+            if "too many temporary lists" in error.message.lower():
+                raise BudgetExhausted(exhausted_message(budget)) from error
+            raise ListRefused(f"Spotler refused the list: {error}") from error
+        transaction.on_commit(lambda: tasks.queue_send(made.pk))
+    return made
+
+
+def _ensure_budget_row() -> None:
+    if ListBudget.objects.filter(pk=1).exists():
+        return
+    try:
+        with transaction.atomic():
+            ListBudget.objects.create(pk=1)
+    except IntegrityError:
+        pass  # another creator made it at the same moment

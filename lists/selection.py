@@ -1,0 +1,112 @@
+"""A selection of the ledger for a temporary list: who is in it, and who is left out and why.
+
+Left out by default: erased and anonymized contacts, inactive ones, those whose every
+permission (per the mapping in force) is off, and those not yet in Spotler (a list can only
+name contacts Spotler has, spotler-api.md §10).
+"""
+
+from dataclasses import dataclass, field
+
+from contacts.models import Contact, SyncStatus
+from mapping.conversions import TRUE_WORDS
+from mapping.current import mapping_in_force
+
+SAMPLE_SIZE = 10
+OPERATORS = {"equals": "equals", "contains": "contains", "empty": "is empty"}
+LEFT_OUT_REASONS = {
+    "erased": "Erased",
+    "anonymized": "Anonymized",
+    "inactive": "Inactive",
+    "permissions_off": "All permissions off",
+    "not_in_spotler": "Not in Spotler yet",
+}
+
+
+@dataclass(frozen=True)
+class SelectionFilters:
+    language: str = ""
+    sync_state: str = ""
+    source_field: str = ""
+    operator: str = ""
+    value: str = ""
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v}
+
+
+@dataclass
+class Selection:
+    ids: list[str] = field(default_factory=list)
+    left_out: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return len(self.ids)
+
+    @property
+    def sample(self) -> list[str]:
+        return self.ids[:SAMPLE_SIZE]
+
+    def left_out_lines(self) -> list[tuple[str, int]]:
+        return [(LEFT_OUT_REASONS[r], n) for r, n in self.left_out.items() if n]
+
+
+def select_contacts(filters: SelectionFilters) -> Selection:
+    """The contacts the filters select, split into those sent and those left out (counted)."""
+    rows = Contact.objects.all()
+    if filters.language:
+        rows = rows.filter(language=filters.language)
+    if filters.sync_state:
+        rows = rows.filter(sync_status=filters.sync_state)
+    rows = rows.order_by("pk").values_list(
+        "external_id", "erased_at", "sync_status", "inactivated_at", "synced_at", "fields"
+    )
+    permission_fields = [name for _bit, name in mapping_in_force().permission_sources]
+    selection = Selection(left_out={reason: 0 for reason in LEFT_OUT_REASONS})
+    for external_id, erased_at, status, inactivated_at, synced_at, fields in rows.iterator(2000):
+        if not _matches_field(fields or {}, filters):
+            continue
+        reason = _left_out_reason(
+            erased=erased_at is not None or not external_id,
+            status=status,
+            inactive=inactivated_at is not None,
+            in_spotler=synced_at is not None,
+            permissions=[(fields or {}).get(name) for name in permission_fields],
+        )
+        if reason:
+            selection.left_out[reason] += 1
+        else:
+            selection.ids.append(external_id)
+    return selection
+
+
+def _matches_field(fields: dict, filters: SelectionFilters) -> bool:
+    if not (filters.source_field and filters.operator):
+        return True
+    value = fields.get(filters.source_field)
+    text = "" if value is None else str(value).strip()
+    if filters.operator == "empty":
+        return text == ""
+    if filters.operator == "equals":
+        return text.lower() == filters.value.strip().lower()
+    return filters.value.strip().lower() in text.lower()
+
+
+def _left_out_reason(
+    *, erased: bool, status: str, inactive: bool, in_spotler: bool, permissions: list
+) -> str:
+    if erased:
+        return "erased"
+    if status == SyncStatus.ANONYMIZED:
+        return "anonymized"
+    if inactive or status == SyncStatus.INACTIVE:
+        return "inactive"
+    if permissions and not any(_is_yes(value) for value in permissions):
+        return "permissions_off"
+    if not in_spotler:
+        return "not_in_spotler"
+    return ""
+
+
+def _is_yes(value: object) -> bool:
+    return value is True or str(value).strip().lower() in TRUE_WORDS

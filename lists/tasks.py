@@ -1,0 +1,32 @@
+"""django-q2 entry points for temporary lists: ids in, one domain call, a short summary out."""
+
+from django_q.tasks import async_task
+
+
+def send_list(list_pk: int) -> str:
+    from lists import send
+
+    return send.send_list(list_pk)
+
+
+def delete_list(list_pk: int) -> str:
+    from lists import lifecycle
+
+    return lifecycle.delete_list(list_pk)
+
+
+def expire_temporary_lists() -> str:
+    """Scheduled: deletes expired lists, retries deletes Spotler refused ("in use")."""
+    from lists import lifecycle
+
+    return lifecycle.expire_temporary_lists()
+
+
+def queue_send(list_pk: int) -> None:
+    async_task(send_list, list_pk, group="lists", q_options={"task_name": f"list {list_pk}"})
+
+
+def queue_delete(list_pk: int) -> None:
+    async_task(
+        delete_list, list_pk, group="lists", q_options={"task_name": f"delete list {list_pk}"}
+    )

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from lists import views
+
+app_name = "lists"
+
+urlpatterns = [
+    path("", views.list_list, name="list-list"),
+    path("new/", views.list_new, name="list-new"),
+    path("delete/", views.list_delete, name="list-delete"),
+    path("<int:pk>/", views.list_detail, name="list-detail"),
+    path("<int:pk>/resume/", views.list_resume, name="list-resume"),
+]

@@ -1,0 +1,115 @@
+from datetime import date, datetime, time
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+import spotler
+from contacts.models import SyncStatus
+from lists import budget, lifecycle, send
+from lists.models import TempList, TempListState
+from lists.selection import OPERATORS, SelectionFilters, select_contacts
+from spotlersync.roles import role_required
+from sync.ratelimit import RateLimiter
+
+
+@role_required("manage_lists")
+def list_list(request: HttpRequest) -> HttpResponse:
+    seen, error = _read_budget()
+    kept = TempList.objects.exclude(state=TempListState.DELETED).select_related("created_by")
+    context = {"budget": seen, "spotler_error": error, "lists": kept, "now": timezone.now()}
+    return render(request, "lists/templist_list.html", context)
+
+
+@role_required("manage_lists")
+def list_new(request: HttpRequest) -> HttpResponse:
+    source = request.POST if request.method == "POST" else request.GET
+    filters = SelectionFilters(
+        language=source.get("language", "").strip(),
+        sync_state=source.get("sync_state", "").strip(),
+        source_field=source.get("source_field", "").strip(),
+        operator=source.get("operator", "").strip() if source.get("source_field") else "",
+        value=source.get("value", "").strip(),
+    )
+    selection = select_contacts(filters)
+    if request.method == "POST":
+        expires_at = _end_of_day(source.get("expires_on", ""))
+        try:
+            made = budget.create_list(
+                name=source.get("name", ""), contact_ids=selection.ids,
+                left_out=selection.left_out, filters=filters.as_dict(),
+                created_by=request.user, expires_at=expires_at,
+            )  # fmt: skip
+        except (budget.BudgetExhausted, budget.ListRefused) as refusal:
+            messages.error(request, str(refusal))
+        except spotler.SpotlerError as error:
+            messages.error(request, f"Spotler could not be asked about the budget: {error}")
+        else:
+            messages.success(request, f"“{made.name}” is made; its contacts are being sent.")
+            return redirect("lists:list-detail", pk=made.pk)
+    seen, error = _read_budget()
+    context = {
+        "filters": filters, "selection": selection, "budget": seen, "spotler_error": error,
+        "operators": OPERATORS, "states": SyncStatus.choices, "name": source.get("name", ""),
+    }  # fmt: skip
+    return render(request, "lists/templist_new.html", context)
+
+
+@role_required("manage_lists")
+def list_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    found = get_object_or_404(TempList, pk=pk)
+    return render(request, "lists/templist_detail.html", {"list": found})
+
+
+@require_POST
+@role_required("manage_lists")
+def list_delete(request: HttpRequest) -> HttpResponse:
+    """Delete the ticked lists of ours; an id that is not ours (another system's) is refused."""
+    ids = request.POST.getlist("spotler_id")
+    ours = {t.spotler_id: t for t in TempList.objects.filter(spotler_id__in=ids)}
+    for spotler_id in ids:
+        found = ours.get(spotler_id)
+        if found is None:
+            messages.error(
+                request, f"{spotler_id} is not one of our lists; only its system can delete it."
+            )
+        elif lifecycle.request_delete(list_pk=found.pk):
+            messages.success(request, f"“{found.name}” is being deleted.")
+        else:
+            messages.error(
+                request,
+                f"“{found.name}” cannot be deleted now: {found.get_state_display().lower()}.",
+            )
+    return redirect("lists:list-list")
+
+
+@require_POST
+@role_required("manage_lists")
+def list_resume(request: HttpRequest, pk: int) -> HttpResponse:
+    found = get_object_or_404(TempList, pk=pk)
+    if send.resume_list(list_pk=found.pk):
+        messages.success(request, f"Sending “{found.name}” goes on from contact {found.sent + 1}.")
+    else:
+        messages.error(request, f"“{found.name}” has not failed; there is nothing to resume.")
+    return redirect("lists:list-detail", pk=found.pk)
+
+
+def _read_budget() -> tuple[budget.Budget | None, str]:
+    limiter = RateLimiter()
+    client = spotler.client_from_settings(
+        retry=spotler.RetryPolicy(max_retries=0), throttle=limiter.wait, timeout=(2.0, 10.0)
+    )
+    try:
+        return budget.read_budget(client=client), ""
+    except spotler.SpotlerError as error:
+        return None, f"The lists in Spotler could not be read: {error}"
+
+
+def _end_of_day(text: str) -> datetime | None:
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return timezone.make_aware(datetime.combine(day, time(23, 59)))
