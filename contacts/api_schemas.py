@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, BeforeValidator, PlainValidator, WithJsonSch
 
 from contacts import batch, feed, source_fields
 from contacts.api_errors import TIME_ZONE_HINT
-from contacts.models import EXTERNAL_ID_PATTERN
+from contacts.models import EXTERNAL_ID_PATTERN, ChangeKind
 from mapping import conversions
 from spotlersync import email_addresses
 from spotlersync.moments import EARLIEST_YEAR, LATEST_YEAR, YEAR_PATTERN
@@ -292,7 +292,11 @@ class OrderResultOut(Schema):
 
 class ChangeOut(Schema):
     cursor: int
-    kind: str
+    kind: str = Field(
+        ...,
+        description="What happened: " + ", ".join(f"`{kind}`" for kind in ChangeKind.values)
+        + "; a client should skip kinds it does not know, as new ones may be added.",
+    )  # fmt: skip
     external_id: str
     payload: dict[str, Any]
     created_at: datetime

@@ -191,3 +191,12 @@ def test_other_credentials_leave_it_to_the_dashboard_login(client_as):
     assert anonymous.status_code == 302
     assert anonymous["Location"].startswith("/login/")
     assert marketer.status_code == 200
+
+
+def test_the_document_names_every_kind_of_change_on_the_feed(client_as):
+    kind = document(client_as)["components"]["schemas"]["ChangeOut"]["properties"]["kind"]
+
+    # The linked system learns of the bounce inbox's work from the feed, so the kinds are named.
+    for name in ["profile_changed", "permission_changed", "bounced", "inactivated",
+                 "followup_opened", "followup_resolved"]:  # fmt: skip
+        assert f"`{name}`" in kind["description"]
