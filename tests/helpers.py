@@ -6,6 +6,8 @@ import time
 import pytest
 from django.db import connection
 
+import spotler
+
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="row locks and real concurrency: PostgreSQL only"
 )
@@ -41,3 +43,19 @@ def wait_for(condition, *, seconds: float = 30) -> bool:
             return True
         time.sleep(0.25)
     return False
+
+
+def sandbox_client(
+    sandbox, *, base_url: str | None = None, secret: str | None = None, timeout=None
+) -> spotler.SpotlerClient:
+    """Our client against the sandbox, without retries (a test wants the first answer).
+
+    `base_url`: another of the sandbox's paths (e.g. `base_url_v110`); `secret`: a wrong one.
+    """
+    return spotler.SpotlerClient(
+        base_url=base_url or sandbox.base_url,
+        consumer_key=sandbox.consumer_key,
+        consumer_secret=secret or sandbox.consumer_secret,
+        retry=spotler.RetryPolicy(max_retries=0),
+        **({"timeout": timeout} if timeout else {}),
+    )

@@ -7,12 +7,12 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-import spotler
 from bounces.models import FollowUp
 from contacts.ingest import erase_contact
 from contacts.models import Contact
 from tests.bounces.helpers import bounce, manager, pull, pushed_contact
 from tests.conftest import PASSWORD, transactional
+from tests.helpers import sandbox_client
 from tests.queue_cluster import running_cluster
 
 # Screenshots for a person to look at (not compared): BOUNCE_SCREENSHOTS=/some/folder.
@@ -33,12 +33,7 @@ def test_an_account_manager_corrects_a_bounced_address_and_sees_the_followup_clo
     live_server, page, spotler_sandbox, catalogue
 ):
     spotler_sandbox.set(rate_limit=0)
-    client = spotler.SpotlerClient(
-        base_url=spotler_sandbox.base_url,
-        consumer_key=spotler_sandbox.consumer_key,
-        consumer_secret=spotler_sandbox.consumer_secret,
-        retry=spotler.RetryPolicy(max_retries=0),
-    )
+    client = sandbox_client(spotler_sandbox)
     manager("sanne", first_name="Sanne", last_name="Bakker")
     manager("tom")  # another account manager, whose follow-up Sanne must not see
     pushed_contact(client, "C-1", account_manager="Sanne Bakker", company="Visser BV")
@@ -94,12 +89,7 @@ def test_an_admin_sees_open_work_per_owner_by_name_and_the_bounces_nobody_follow
     live_server, page, spotler_sandbox, catalogue
 ):
     spotler_sandbox.set(rate_limit=0)
-    client = spotler.SpotlerClient(
-        base_url=spotler_sandbox.base_url,
-        consumer_key=spotler_sandbox.consumer_key,
-        consumer_secret=spotler_sandbox.consumer_secret,
-        retry=spotler.RetryPolicy(max_retries=0),
-    )
+    client = sandbox_client(spotler_sandbox)
     manager("sanne", first_name="Sanne", last_name="Bakker")
     manager("boss", role="Admin")
     pushed_contact(client, "C-1", account_manager="Sanne Bakker")
@@ -134,12 +124,7 @@ def test_an_admins_inbox_shows_every_column_without_sideways_scrolling(
     live_server, page, spotler_sandbox, catalogue
 ):
     spotler_sandbox.set(rate_limit=0)
-    client = spotler.SpotlerClient(
-        base_url=spotler_sandbox.base_url,
-        consumer_key=spotler_sandbox.consumer_key,
-        consumer_secret=spotler_sandbox.consumer_secret,
-        retry=spotler.RetryPolicy(max_retries=0),
-    )
+    client = sandbox_client(spotler_sandbox)
     manager("boss", role="Admin")
     # As in the demo: a long-ish address and an account manager who matches no user.
     pushed_contact(

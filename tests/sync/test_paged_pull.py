@@ -6,11 +6,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-import spotler
 from contacts.ingest import upsert_contact
 from sync import pull, pull_bounces
 from sync.models import SyncRun, SyncRunKind, SyncRunStatus, SyncRunTrigger
 from sync.push import push_one_batch
+from tests.helpers import sandbox_client
 
 ANNA = {"email": "anna@example.nl", "first_name": "Anna", "newsletter": True}
 PULLS = {
@@ -56,12 +56,7 @@ def test_a_pull_cancelled_while_it_runs_stops_after_its_page_and_keeps_its_place
 @pytest.mark.parametrize("kind", PULLS)
 def test_both_pulls_explain_spotlers_refusal_in_the_same_words(kind, spotler_sandbox, db):
     _module, pull_window = PULLS[kind]
-    wrong = spotler.SpotlerClient(
-        base_url=spotler_sandbox.base_url,
-        consumer_key=spotler_sandbox.consumer_key,
-        consumer_secret="wrong",
-        retry=spotler.RetryPolicy(max_retries=0),
-    )
+    wrong = sandbox_client(spotler_sandbox, secret="wrong")
 
     run = pull_window(**window(), client=wrong)
 

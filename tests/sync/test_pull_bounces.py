@@ -32,6 +32,7 @@ from sync.push import push_one_batch
 from sync.runs import start_run
 from sync.schedules import scheduled_jobs
 from tests.conftest import transactional
+from tests.helpers import sandbox_client
 
 ANNA = {"email": "anna@example.nl", "first_name": "Anna", "newsletter": True}
 
@@ -111,12 +112,7 @@ def test_a_bounce_outside_the_window_is_left_for_the_pull_that_covers_it(
 def test_bounces_read_from_the_older_base_path_are_kept_as_well(spotler_client, spotler_sandbox):
     pushed_contact(spotler_client)
     bounce(spotler_sandbox, type="SOFTBOUNCE")
-    older = spotler.SpotlerClient(
-        base_url=spotler_sandbox.base_url_v110,
-        consumer_key=spotler_sandbox.consumer_key,
-        consumer_secret=spotler_sandbox.consumer_secret,
-        retry=spotler.RetryPolicy(max_retries=0),
-    )
+    older = sandbox_client(spotler_sandbox, base_url=spotler_sandbox.base_url_v110)
     run = pull(older)
     assert (run.status, run.sent) == (SyncRunStatus.SUCCEEDED, 1)
     assert Bounce.objects.get().kind == BounceKind.SOFT
@@ -199,12 +195,7 @@ def test_a_page_of_bounces_takes_as_many_statements_whatever_its_size(
 
 
 def test_a_pull_spotler_refuses_fails_with_spotlers_reason_explained(spotler_sandbox, db):
-    wrong = spotler.SpotlerClient(
-        base_url=spotler_sandbox.base_url,
-        consumer_key=spotler_sandbox.consumer_key,
-        consumer_secret="wrong",
-        retry=spotler.RetryPolicy(max_retries=0),
-    )
+    wrong = sandbox_client(spotler_sandbox, secret="wrong")
     run = pull(wrong)
     assert run.status == SyncRunStatus.FAILED
     assert "Spotler refused our credentials" in run.error
