@@ -175,6 +175,7 @@ def test_every_state_of_the_lists_pages_fits_at_1280_and_1440(
     failed = our_list(
         spotler_client, "Guests of the spring event in Amsterdam-Zuidoost (invited by mail)",
         contact_ids=ids, checkpoint=100, state=TempListState.FAILED, error=long_error,
+        left_out={"inactive": 2, "permissions_off": 1, "erased": 0},
     )  # fmt: skip
     in_use = our_list(
         spotler_client, "Everyone of account manager Youssef El Amrani",
@@ -191,16 +192,18 @@ def test_every_state_of_the_lists_pages_fits_at_1280_and_1440(
     page.reload()
     expect(page.get_by_test_id("our-list")).to_have_count(11)
     expect(page.get_by_test_id("other-list")).to_have_count(5)
-    expect(page.get_by_test_id("our-lists")).to_contain_text("Spotler says it is in use")
+    expect(page.get_by_test_id("our-lists")).to_contain_text("Delete pending: a mailing uses it")
     look_at(page, "many")
 
     page.goto(f"{live_server.url}/lists/{failed.pk}/")
     expect(page.get_by_test_id("list-error")).to_contain_text("could not be found")
     expect(page.get_by_role("button", name="Resume from contact 101")).to_be_visible()
+    expect(page.get_by_test_id("list-left-out")).to_have_text("2 inactive; 1 all permissions off")
     look_at(page, "failed")
 
     page.goto(f"{live_server.url}/lists/{in_use.pk}/")
     expect(page.get_by_test_id("list-in-use")).to_contain_text("in use")
+    expect(page.get_by_test_id("list-left-out")).to_have_text("nobody")
     look_at(page, "in-use")
 
     for n in range(12):
@@ -219,5 +222,6 @@ def test_every_state_of_the_lists_pages_fits_at_1280_and_1440(
     expect(page.get_by_role("status")).to_contain_text(
         "All 16 temporary lists of the Spotler account are in use"
     )
+    expect(page.get_by_test_id("list-budget-full")).to_be_visible()
     look_at(page, "exhausted")
     assert not TempList.objects.filter(name="One too many").exists()
