@@ -188,12 +188,24 @@ def test_every_state_of_the_lists_pages_fits_at_1280_and_1440(
             spotler_client, f"Newsletter test group {n} with a rather long descriptive name",
             contact_ids=ids[: n * 10], checkpoint=n * 5, state=TempListState.SENDING,
         )  # fmt: skip
-    lists_sandbox.control("POST", "templists", {"consumer_key": "crm-of-the-shop", "count": 5})
+    # A name without spaces (as another system's tooling makes them) must not widen the table.
+    unbroken = our_list(
+        spotler_client, "export_" + "_".join(["winter_collection_2026"] * 6),
+        contact_ids=ids[:3], checkpoint=3, state=TempListState.COMPLETE,
+    )  # fmt: skip
+    lists_sandbox.control(
+        "POST", "templists", {"consumer_key": "crm_of_the_shop_" + "x" * 100, "count": 1}
+    )
+    lists_sandbox.control("POST", "templists", {"consumer_key": "crm-of-the-shop", "count": 4})
     page.reload()
-    expect(page.get_by_test_id("our-list")).to_have_count(11)
+    expect(page.get_by_test_id("our-list")).to_have_count(12)
     expect(page.get_by_test_id("other-list")).to_have_count(5)
     expect(page.get_by_test_id("our-lists")).to_contain_text("Delete pending: a mailing uses it")
     look_at(page, "many")
+
+    page.goto(f"{live_server.url}/lists/{unbroken.pk}/")
+    expect(page.get_by_test_id("list-state")).to_have_text("Complete: 3 of 3 contacts sent.")
+    look_at(page, "unbroken-name")
 
     page.goto(f"{live_server.url}/lists/{failed.pk}/")
     expect(page.get_by_test_id("list-error")).to_contain_text("could not be found")
@@ -216,11 +228,11 @@ def test_every_state_of_the_lists_pages_fits_at_1280_and_1440(
     expect(page.get_by_test_id("left-out")).to_contain_text("12 left out: Not in Spotler yet")
     look_at(page, "selection")
 
-    settings.SPOTLER_TEMPLIST_LIMIT = 16
+    settings.SPOTLER_TEMPLIST_LIMIT = 17
     page.get_by_test_id("send-form").get_by_label("List name").fill("One too many")
     page.get_by_role("button", name="Send as a temporary list").click()
     expect(page.get_by_role("status")).to_contain_text(
-        "All 16 temporary lists of the Spotler account are in use"
+        "All 17 temporary lists of the Spotler account are in use"
     )
     expect(page.get_by_test_id("list-budget-full")).to_be_visible()
     look_at(page, "exhausted")
