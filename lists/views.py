@@ -10,7 +10,7 @@ import spotler
 from contacts.models import SyncStatus
 from lists import budget, lifecycle, send
 from lists.models import TempList, TempListState
-from lists.selection import OPERATORS, SelectionFilters, select_contacts
+from lists.selection import LEFT_OUT_REASONS, OPERATORS, SelectionFilters, select_contacts
 from spotlersync.roles import role_required
 from sync.ratelimit import RateLimiter
 
@@ -60,7 +60,8 @@ def list_new(request: HttpRequest) -> HttpResponse:
 @role_required("manage_lists")
 def list_detail(request: HttpRequest, pk: int) -> HttpResponse:
     found = get_object_or_404(TempList, pk=pk)
-    return render(request, "lists/templist_detail.html", {"list": found})
+    left_out = [(LEFT_OUT_REASONS.get(r, r), n) for r, n in found.left_out.items() if n]
+    return render(request, "lists/templist_detail.html", {"list": found, "left_out": left_out})
 
 
 @require_POST

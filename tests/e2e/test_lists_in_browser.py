@@ -1,0 +1,239 @@
+"""A Marketer builds a selection by language, sends it as a temporary list (a real queue cluster
+sends it to the sandbox), sees it counted against the budget beside another system's list, and
+deletes it. And every state of the lists pages fits the page at 1280 and 1440 px."""
+
+import os
+import re
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+import spotler
+from contacts.models import Contact
+from lists.models import TempList, TempListState
+from tests.conftest import transactional
+from tests.lists.helpers import contacts_in_spotler, ledger_has
+from tests.queue_cluster import running_cluster
+
+# Screenshots for a person to look at (not compared): LISTS_SCREENSHOTS=/some/folder.
+SCREENSHOTS = os.environ.get("LISTS_SCREENSHOTS", "")
+WIDTHS = (1280, 1440)
+
+
+@pytest.fixture
+def lists_sandbox(spotler_sandbox, settings):
+    """The sandbox as our Spotler account (for the live server too): no rate limit."""
+    spotler_sandbox.set(rate_limit=0)
+    settings.SPOTLER_BASE_URL = spotler_sandbox.base_url
+    settings.SPOTLER_CONSUMER_KEY = spotler_sandbox.consumer_key
+    settings.SPOTLER_CONSUMER_SECRET = spotler_sandbox.consumer_secret
+    settings.SPOTLER_RATE_LIMIT = 0
+    return spotler_sandbox
+
+
+@pytest.fixture
+def spotler_client(lists_sandbox) -> spotler.SpotlerClient:
+    return spotler.SpotlerClient(
+        base_url=lists_sandbox.base_url,
+        consumer_key=lists_sandbox.consumer_key,
+        consumer_secret=lists_sandbox.consumer_secret,
+        retry=spotler.RetryPolicy(max_retries=0),
+    )
+
+
+def assert_fits(page: Page, what: str) -> None:
+    """No sideways scrolling of the page, and no table wider than its box."""
+    overflow = page.evaluate(
+        """() => {
+            const root = document.scrollingElement;
+            const tables = [...document.querySelectorAll("table")].map(t => {
+                const box = t.parentElement.getBoundingClientRect();
+                return Math.round(t.getBoundingClientRect().right - box.right);
+            });
+            return {page: root.scrollWidth - root.clientWidth, tables};
+        }"""
+    )
+    assert overflow["page"] <= 0, f"{what} scrolls sideways by {overflow['page']}px"
+    assert all(o <= 1 for o in overflow["tables"]), f"{what}: a table overflows: {overflow}"
+
+
+def look_at(page: Page, name: str) -> None:
+    """At each width: the page fits; and a screenshot when asked for."""
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        assert_fits(page, f"{name} at {width}px")
+        if SCREENSHOTS:
+            Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=f"{SCREENSHOTS}/lists-{name}-{width}.png", full_page=True)
+
+
+def reload_until(page: Page, test_id: str, text: str, *, seconds: float = 30) -> None:
+    """The list's page says where sending (or deleting) is when opened; reload to follow."""
+    deadline = time.monotonic() + seconds
+    while text not in page.get_by_test_id(test_id).inner_text():
+        assert time.monotonic() < deadline, f"{test_id} never said {text!r}"
+        time.sleep(0.3)
+        page.reload()
+
+
+@transactional
+def test_a_marketer_sends_a_selection_by_language_sees_it_in_the_budget_and_deletes_it(
+    live_server, page, log_in, lists_sandbox
+):
+    dutch = contacts_in_spotler(lists_sandbox, 3, language="nl")
+    contacts_in_spotler(lists_sandbox, 2, language="de", start=10)
+    ledger_has(["GONE-1"], language="nl")
+    Contact.objects.filter(external_id="GONE-1").update(inactivated_at="2024-01-01T00:00Z")
+    lists_sandbox.control("POST", "templists", {"consumer_key": "crm", "count": 1})
+    env = {"SPOTLER_BASE_URL": lists_sandbox.base_url}
+
+    with running_cluster(workers=1, extra_env=env):
+        log_in("marit", "Marketer")
+        page.goto(f"{live_server.url}/lists/")
+        expect(page.get_by_test_id("list-budget")).to_contain_text("1 of 30")
+        page.get_by_role("button", name="Make a selection").click()
+
+        filters = page.get_by_test_id("selection-filters")
+        filters.get_by_label("Language").fill("nl")
+        filters.get_by_role("button", name="Preview").click()
+        expect(page.get_by_test_id("selection-size")).to_have_text("3 contacts would be sent.")
+        sample = page.get_by_test_id("selection-sample").inner_text()
+        assert sorted(re.findall(r"C-\d+", sample)) == dutch
+        expect(page.get_by_test_id("left-out")).to_have_text("1 left out: Inactive")
+
+        form = page.get_by_test_id("send-form")
+        form.get_by_label("List name").fill("Dutch guests")
+        form.get_by_role("button", name="Send as a temporary list").click()
+        expect(page).to_have_url(re.compile(r"/lists/\d+/$"))
+        reload_until(page, "list-state", "Complete: 3 of 3 contacts sent.")
+
+        page.get_by_role("link", name="← Temporary lists").click()
+        expect(page.get_by_test_id("list-budget")).to_contain_text(
+            "2 of 30 temporary lists in use in the Spotler account (1 ours, 1 other systems'); "
+            "28 free."
+        )
+        ours = page.get_by_test_id("our-list")
+        expect(ours).to_have_count(1)
+        expect(ours.first).to_contain_text("Dutch guests")
+        expect(ours.first).to_contain_text("3 of 3")
+        theirs = page.get_by_test_id("other-list")
+        expect(theirs).to_have_text(re.compile(r"crm-1 \(another system's\)"))
+        expect(theirs.get_by_role("checkbox")).to_have_count(0)
+        look_at(page, "sent")
+
+        page.get_by_label("Delete Dutch guests").check()
+        page.get_by_role("button", name="Delete the ticked lists").click()
+        expect(page.get_by_text("“Dutch guests” is being deleted.")).to_be_visible()
+        deadline = time.monotonic() + 30
+        while TempList.objects.get(name="Dutch guests").state != TempListState.DELETED:
+            assert time.monotonic() < deadline, "the delete never ran"
+            time.sleep(0.3)
+        page.reload()
+        expect(page.get_by_test_id("list-budget")).to_contain_text("1 of 30")
+        expect(page.get_by_test_id("our-list")).to_have_count(0)
+        assert_fits(page, "the lists page after the delete")
+
+    kept = [t["externalTemporaryListId"] for t in lists_sandbox.state()["templists"]]
+    assert kept == ["crm-1"]
+
+
+def our_list(client, name: str, **fields) -> TempList:
+    """A list of ours, in the sandbox and in the ledger, in the state `fields` say."""
+    made = TempList.objects.create(
+        name=name, spotler_id=f"spotlersync-{TempList.objects.count() + 1:04d}", **fields
+    )
+    client.create_temporary_list(list_id=made.spotler_id, name=name)
+    return made
+
+
+@transactional
+def test_every_state_of_the_lists_pages_fits_at_1280_and_1440(
+    live_server, page, log_in, lists_sandbox, spotler_client, settings
+):
+    log_in("marit", "Marketer")
+    page.goto(f"{live_server.url}/lists/")
+    expect(page.get_by_test_id("our-lists")).to_contain_text("No lists of ours.")
+    look_at(page, "empty")
+
+    ids = [f"C-{n}" for n in range(250)]
+    our_list(
+        spotler_client, "Customers who bought the winter collection", contact_ids=ids,
+        checkpoint=250, state=TempListState.COMPLETE, expires_at=timezone.now() + timedelta(30),
+    )  # fmt: skip
+    page.reload()
+    expect(page.get_by_test_id("our-list")).to_have_count(1)
+    look_at(page, "one")
+
+    long_error = (
+        "Spotler answered 400 INVALID_PARAMS: One or more contacts could not be found: "
+        + ", ".join(f"C-{n:07d}" for n in range(40))
+    )
+    failed = our_list(
+        spotler_client, "Guests of the spring event in Amsterdam-Zuidoost (invited by mail)",
+        contact_ids=ids, checkpoint=100, state=TempListState.FAILED, error=long_error,
+        left_out={"inactive": 2, "permissions_off": 1, "erased": 0},
+    )  # fmt: skip
+    in_use = our_list(
+        spotler_client, "Everyone of account manager Youssef El Amrani",
+        contact_ids=ids[:40], checkpoint=40, state=TempListState.DELETE_PENDING_IN_USE,
+        next_delete_at=timezone.now() + timedelta(minutes=15),
+        error="Spotler answered 400 INVALID_STATE: Temporary list in use",
+    )  # fmt: skip
+    for n in range(8):
+        our_list(
+            spotler_client, f"Newsletter test group {n} with a rather long descriptive name",
+            contact_ids=ids[: n * 10], checkpoint=n * 5, state=TempListState.SENDING,
+        )  # fmt: skip
+    # A name without spaces (as another system's tooling makes them) must not widen the table.
+    unbroken = our_list(
+        spotler_client, "export_" + "_".join(["winter_collection_2026"] * 6),
+        contact_ids=ids[:3], checkpoint=3, state=TempListState.COMPLETE,
+    )  # fmt: skip
+    lists_sandbox.control(
+        "POST", "templists", {"consumer_key": "crm_of_the_shop_" + "x" * 100, "count": 1}
+    )
+    lists_sandbox.control("POST", "templists", {"consumer_key": "crm-of-the-shop", "count": 4})
+    page.reload()
+    expect(page.get_by_test_id("our-list")).to_have_count(12)
+    expect(page.get_by_test_id("other-list")).to_have_count(5)
+    expect(page.get_by_test_id("our-lists")).to_contain_text("Delete pending: a mailing uses it")
+    look_at(page, "many")
+
+    page.goto(f"{live_server.url}/lists/{unbroken.pk}/")
+    expect(page.get_by_test_id("list-state")).to_have_text("Complete: 3 of 3 contacts sent.")
+    look_at(page, "unbroken-name")
+
+    page.goto(f"{live_server.url}/lists/{failed.pk}/")
+    expect(page.get_by_test_id("list-error")).to_contain_text("could not be found")
+    expect(page.get_by_role("button", name="Resume from contact 101")).to_be_visible()
+    expect(page.get_by_test_id("list-left-out")).to_have_text("2 inactive; 1 all permissions off")
+    look_at(page, "failed")
+
+    page.goto(f"{live_server.url}/lists/{in_use.pk}/")
+    expect(page.get_by_test_id("list-in-use")).to_contain_text("in use")
+    expect(page.get_by_test_id("list-left-out")).to_have_text("nobody")
+    look_at(page, "in-use")
+
+    for n in range(12):
+        external_id = f"NL-{n:03d}-amelia.williams.{1990 + n}"
+        ledger_has([external_id], language="nl")
+    Contact.objects.filter(external_id__startswith="NL-").update(synced_at=None)
+    contacts_in_spotler(lists_sandbox, 12, language="nl", start=500)
+    page.goto(f"{live_server.url}/lists/new/?language=nl")
+    expect(page.get_by_test_id("selection-size")).to_have_text("12 contacts would be sent.")
+    expect(page.get_by_test_id("left-out")).to_contain_text("12 left out: Not in Spotler yet")
+    look_at(page, "selection")
+
+    settings.SPOTLER_TEMPLIST_LIMIT = 17
+    page.get_by_test_id("send-form").get_by_label("List name").fill("One too many")
+    page.get_by_role("button", name="Send as a temporary list").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        "All 17 temporary lists of the Spotler account are in use"
+    )
+    expect(page.get_by_test_id("list-budget-full")).to_be_visible()
+    look_at(page, "exhausted")
+    assert not TempList.objects.filter(name="One too many").exists()
