@@ -112,7 +112,7 @@ def body_too_large(request: HttpRequest) -> bool:
     if request.path == LISTS_PATH and not hasattr(request, "_body"):
         # Read past DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB, which guards the dashboard's forms),
         # within the limit just checked; Django's own check would refuse a long list.
-        request._body = request.read()  # noqa: SLF001
+        request._body = request.read()
     return request.method in {"POST", "PUT", "PATCH"} and len(request.body) > limit
 
 

@@ -14,16 +14,16 @@ from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 from ninja.params import functions as param
 from ninja.security import HttpBearer
-from pydantic import field_validator
+from pydantic import AwareDatetime, BeforeValidator, WithJsonSchema, field_validator
 
 import spotler
 from contacts.api_errors import ApiError
-from contacts.api_schemas import ERRORS, NO_CONTROL_CHARACTERS, ErrorOut, OrderMoment
+from contacts.api_schemas import ERRORS, NO_CONTROL_CHARACTERS, ErrorOut, read_date_time
 from contacts.models import EXTERNAL_ID_PATTERN
 from lists import budget, lifecycle
 from lists.models import LIST_ID_PREFIX, TempList
 from lists.selection import LEFT_OUT_REASONS, select_ids
-from spotlersync.moments import moment_range_problem
+from spotlersync.moments import EARLIEST_YEAR, LATEST_YEAR, YEAR_PATTERN, moment_range_problem
 from sync.ratelimit import RateLimiter
 
 MAX_IDS = 100_000
@@ -31,6 +31,21 @@ MAX_IDS = 100_000
 LIST_ID_PATTERN = r"^[^\x00-\x20\x7F-\x9F/]{1,100}$"
 OTHER_SYSTEM = "other_system"
 LIST_ERRORS = {**ERRORS, 503: ErrorOut}
+# A moment as the orders' `date` is read (contacts/api_schemas.py), with an example to come.
+EndMoment = Annotated[
+    AwareDatetime,
+    BeforeValidator(read_date_time),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "pattern": YEAR_PATTERN,
+            "description": f"With its offset; the year from {EARLIEST_YEAR} to {LATEST_YEAR}, "
+            "as written and in UTC; in the future.",
+            "examples": ["2099-12-31T18:00:00+01:00"],
+        }
+    ),
+]
 
 
 class ListIn(Schema):
@@ -56,7 +71,7 @@ class ListIn(Schema):
         ),
         json_schema_extra={"maxItems": MAX_IDS, "examples": [["C1001", "C1002"]]},
     )
-    expires_at: OrderMoment | None = Field(
+    expires_at: EndMoment | None = Field(
         None,
         description=(
             "When the list is deleted from Spotler, ISO 8601 with its offset, in the future; "

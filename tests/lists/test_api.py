@@ -189,9 +189,10 @@ def test_more_than_100000_ids_are_refused_and_100000_taken(api):
     answer = api.post("lists", {"name": "Everyone", "external_ids": too_many})
 
     assert answer.status_code == 422
-    assert "at most 100,000 contacts; this one names 100,001" in answer.json()["fields"][
-        "external_ids"
-    ]
+    assert (
+        "at most 100,000 contacts; this one names 100,001"
+        in answer.json()["fields"]["external_ids"]
+    )
     taken = api.post("lists", {"name": "Everyone", "external_ids": too_many[:100_000]})
     assert taken.status_code == 202, taken.json()
     assert taken.json()["counts"]["unknown_ids"] == 100_000
@@ -224,3 +225,11 @@ def test_spotler_unreachable_is_a_clear_503(api, settings):
         assert "Send the same call again" in answer.json()["detail"]
         assert answer["Retry-After"] == "60"
     assert not TempList.objects.exists()
+
+
+def test_a_body_past_the_lists_limit_is_413(api):
+    answer = api.post("lists", raw='{"name": "x", "external_ids": []}' + " " * (12 * 1024 * 1024))
+
+    assert answer.status_code == 413
+    assert answer.json()["error"] == "body_too_large"
+    assert "larger than 12288 KiB; name fewer contacts" in answer.json()["detail"]
