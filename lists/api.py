@@ -154,6 +154,14 @@ def api_client() -> spotler.SpotlerClient:
 
 
 def unavailable(error: spotler.SpotlerError) -> ApiError:
+    """Spotler could not be reached, or refused our own call (its credentials, say): the list
+    service is unavailable until it answers, whatever the caller sends."""
+    if error.permanent:
+        detail = (
+            f"Spotler refused to tell us about its temporary lists ({error}); nothing was "
+            "changed. An Admin must check the Spotler connection (the Health page)."
+        )
+        return ApiError(503, "spotler_refused", detail)
     detail = (
         f"Spotler could not be asked about its temporary lists ({error}); nothing was changed. "
         "Send the same call again in a minute."
@@ -249,7 +257,11 @@ def build_router(*, read: HttpBearer, write: HttpBearer) -> Router:
             cause = refused.__cause__
             if isinstance(cause, spotler.SpotlerError) and not cause.permanent:
                 raise unavailable(cause) from None
-            code = "list_name_taken" if "exists already" in str(refused) else "list_refused"
+            taken = "exists already" in str(refused) or (
+                isinstance(cause, spotler.SpotlerError)
+                and cause.error_type == "NAME_ALREADY_IN_USE"
+            )
+            code = "list_name_taken" if taken else "list_refused"
             raise ApiError(409 if code == "list_name_taken" else 422, code, str(refused)) from None
         except spotler.SpotlerError as error:
             raise unavailable(error) from None

@@ -1,7 +1,11 @@
 """Temporary lists through the ingest API, against the Spotler sandbox over loopback: every
 answer (made, listed, read, deleted, in use, refused) and every refusal's words."""
 
+import threading
+
 import pytest
+from django.db import connection
+from django.test import Client
 from django.utils import timezone
 
 from contacts.models import Contact, TokenScope
@@ -233,3 +237,45 @@ def test_a_body_past_the_lists_limit_is_413(api):
     assert answer.status_code == 413
     assert answer.json()["error"] == "body_too_large"
     assert "larger than 12288 KiB; name fewer contacts" in answer.json()["detail"]
+
+
+def test_spotler_refusing_our_credentials_is_a_503_for_an_admin(api, settings):
+    settings.SPOTLER_CONSUMER_SECRET = "not-the-secret"
+
+    answer = api.get("lists")
+
+    assert answer.status_code == 503
+    assert answer.json()["error"] == "spotler_refused"
+    assert "An Admin must check the Spotler connection" in answer.json()["detail"]
+
+
+def test_two_api_calls_taking_the_last_slot_get_one_list_and_one_409(api, lists_sandbox, settings):
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite runs one writer at a time")
+    settings.SPOTLER_TEMPLIST_LIMIT = 2
+    lists_sandbox.set(templist_limit=10, latency_ms=100)  # Spotler would let both through
+    lists_sandbox.control("POST", "templists", {"count": 1})
+    start = threading.Barrier(2)
+    answers: dict[str, tuple[int, dict]] = {}
+
+    def make(name: str) -> None:
+        try:
+            caller = ApiClient(Client(), api.secret)
+            start.wait()
+            answer = caller.post("lists", {"name": name, "external_ids": []})
+            answers[name] = (answer.status_code, answer.json())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=make, args=(n,)) for n in ("Shop A", "Shop B")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(status for status, _ in answers.values()) == [202, 409]
+    (refusal,) = [body for status, body in answers.values() if status == 409]
+    assert refusal["error"] == "list_budget_exhausted"
+    assert refusal["detail"].startswith("All 2 temporary lists of the Spotler account are in use")
+    assert TempList.objects.count() == 1
+    assert len(lists_sandbox.state()["templists"]) == 2
