@@ -34,6 +34,7 @@ from contacts.api_schemas import (
 )
 from contacts.models import EXTERNAL_ID_PATTERN, ApiToken, Contact, TokenScope
 from contacts.tokens import RateLimited, TokenRefused, authenticate_api_token, count_token_call
+from lists.api import build_router as build_lists_router
 from mapping.current import yes_no_sources
 from spotlersync.roles import role_required
 
@@ -287,3 +288,7 @@ def get_changes(request: HttpRequest, query: Query[ChangesQuery]) -> Status:
     ]
     next_cursor = changes[-1].id if changes else query.after
     return Status(200, {"changes": items, "next_cursor": next_cursor})
+
+
+# Temporary lists (lists/api.py), with the same tokens; added last, as the document lists them.
+api.add_router("/lists", build_lists_router(read=READ, write=WRITE))

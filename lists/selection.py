@@ -110,3 +110,38 @@ def _left_out_reason(
 
 def _is_yes(value: object) -> bool:
     return value is True or str(value).strip().lower() in TRUE_WORDS
+
+
+# `external_id IN (...)` in parts: SQLite takes at most 32,766 parameters in one query.
+ID_CHUNK = 10_000
+
+
+def select_ids(external_ids: list[str]) -> tuple[Selection, list[str]]:
+    """The contacts the linked system named (the API's selection), split as `select_contacts`
+    splits a filtered one, in the order named (a repeated id counts once); and the ids the
+    ledger does not know."""
+    wanted = list(dict.fromkeys(external_ids))
+    permission_fields = [name for _bit, name in mapping_in_force().permission_sources]
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), ID_CHUNK):
+        rows = Contact.objects.filter(external_id__in=wanted[start : start + ID_CHUNK])
+        for external_id, erased_at, status, inactivated_at, synced_at, fields in rows.values_list(
+            "external_id", "erased_at", "sync_status", "inactivated_at", "synced_at", "fields"
+        ):
+            found[external_id] = _left_out_reason(
+                erased=erased_at is not None,
+                status=status,
+                inactive=inactivated_at is not None,
+                in_spotler=synced_at is not None,
+                permissions=[(fields or {}).get(name) for name in permission_fields],
+            )
+    selection = Selection(left_out={reason: 0 for reason in LEFT_OUT_REASONS})
+    unknown = []
+    for external_id in wanted:
+        if external_id not in found:
+            unknown.append(external_id)
+        elif found[external_id]:
+            selection.left_out[found[external_id]] += 1
+        else:
+            selection.ids.append(external_id)
+    return selection, unknown

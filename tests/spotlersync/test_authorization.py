@@ -95,6 +95,8 @@ ACCESS = {
     "api:batch": ("post", row(*[NO_TOKEN] * 5)),
     "api:orders": ("post", row(*[NO_TOKEN] * 5)),
     "api:changes": ("get", row(*[NO_TOKEN] * 5)),
+    "api:lists": ("get", row(*[NO_TOKEN] * 5)),
+    "api:list": ("get", row(*[NO_TOKEN] * 5)),
 }
 
 # Arguments for the URLs that need them.
@@ -118,6 +120,7 @@ URL_KWARGS = {
     "bounces:followup-detail": {"pk": 1},
     "bounces:followup-act": {"pk": 1, "action": "start"},
     "api:contact-inactivate": {"external_id": "C1"},
+    "api:list": {"list_id": "spotlersync-0123456789ab"},
 }
 
 
