@@ -29,6 +29,8 @@ IN_SPOTLER = (
     TempListState.DELETING,
     TempListState.DELETE_PENDING_IN_USE,
 )
+# States the queue moves on by itself (the list's page polls while in one).
+MOVING = (TempListState.DRAFT, TempListState.SENDING, TempListState.DELETING)
 DELETABLE = (
     TempListState.DRAFT,
     TempListState.COMPLETE,
@@ -112,6 +114,11 @@ class TempList(models.Model):
     @property
     def can_delete(self) -> bool:
         return self.state in DELETABLE
+
+    @property
+    def is_moving(self) -> bool:
+        """Being sent or deleted by the queue: its page follows it."""
+        return self.state in MOVING
 
     @property
     def can_resume(self) -> bool:

@@ -9,5 +9,6 @@ urlpatterns = [
     path("new/", views.list_new, name="list-new"),
     path("delete/", views.list_delete, name="list-delete"),
     path("<int:pk>/", views.list_detail, name="list-detail"),
+    path("<int:pk>/progress/", views.list_progress, name="list-progress"),
     path("<int:pk>/resume/", views.list_resume, name="list-resume"),
 ]

@@ -64,6 +64,13 @@ def list_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "lists/templist_detail.html", {"list": found, "left_out": left_out})
 
 
+@role_required("manage_lists")
+def list_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The list's state alone, which its page polls while the queue sends or deletes it."""
+    found = get_object_or_404(TempList, pk=pk)
+    return render(request, "lists/_progress.html", {"list": found})
+
+
 @require_POST
 @role_required("manage_lists")
 def list_delete(request: HttpRequest) -> HttpResponse:

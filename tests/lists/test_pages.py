@@ -77,3 +77,21 @@ def test_a_failed_list_shows_spotlers_reason_and_offers_to_resume(lists_sandbox,
     assert "Failed: 1 of 3 contacts sent" in page
     assert "One or more contacts could not be found" in page
     assert "Resume from contact 2" in page
+
+
+def test_a_lists_page_follows_its_sending_until_the_list_is_complete(client_as):
+    made = TempList.objects.create(
+        name="Guests", spotler_id="spotlersync-y", state=TempListState.SENDING,
+        contact_ids=["A", "B", "C", "D"], checkpoint=2,
+    )  # fmt: skip
+    browser = client_as("marketer")
+    progress = reverse("lists:list-progress", args=[made.pk])
+
+    page = browser.get(reverse("lists:list-detail", args=[made.pk])).content.decode()
+    assert f'hx-get="{progress}"' in page  # asks for its state again while sending
+    assert "Sending: 2 of 4 contacts sent." in page
+
+    TempList.objects.filter(pk=made.pk).update(state=TempListState.COMPLETE, checkpoint=4)
+    part = browser.get(progress).content.decode()
+    assert "Complete: 4 of 4 contacts sent." in part
+    assert "hx-get" not in part  # done: the page stops asking
