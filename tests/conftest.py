@@ -103,3 +103,15 @@ def catalogue(db, spotler_sandbox):
     refresh = refresh_catalogue(client=client)
     assert refresh.ok, refresh.error
     return refresh
+
+
+@pytest.fixture
+def lists_sandbox(spotler_sandbox, settings):
+    """The sandbox as our Spotler account, for the live server and the queue too: no rate
+    limit, no retries waiting (the temporary lists' tests, in tests/lists and tests/e2e)."""
+    spotler_sandbox.set(rate_limit=0)
+    settings.SPOTLER_BASE_URL = spotler_sandbox.base_url
+    settings.SPOTLER_CONSUMER_KEY = spotler_sandbox.consumer_key
+    settings.SPOTLER_CONSUMER_SECRET = spotler_sandbox.consumer_secret
+    settings.SPOTLER_RATE_LIMIT = 0
+    return spotler_sandbox

@@ -8,41 +8,19 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-import spotler
 from contacts.models import Contact
 from lists.models import TempList, TempListState
 from tests.conftest import transactional
+from tests.helpers import sandbox_client
 from tests.lists.helpers import contacts_in_spotler, ledger_has
 from tests.queue_cluster import running_cluster
 
 # Screenshots for a person to look at (not compared): LISTS_SCREENSHOTS=/some/folder.
 SCREENSHOTS = os.environ.get("LISTS_SCREENSHOTS", "")
 WIDTHS = (1280, 1440)
-
-
-@pytest.fixture
-def lists_sandbox(spotler_sandbox, settings):
-    """The sandbox as our Spotler account (for the live server too): no rate limit."""
-    spotler_sandbox.set(rate_limit=0)
-    settings.SPOTLER_BASE_URL = spotler_sandbox.base_url
-    settings.SPOTLER_CONSUMER_KEY = spotler_sandbox.consumer_key
-    settings.SPOTLER_CONSUMER_SECRET = spotler_sandbox.consumer_secret
-    settings.SPOTLER_RATE_LIMIT = 0
-    return spotler_sandbox
-
-
-@pytest.fixture
-def spotler_client(lists_sandbox) -> spotler.SpotlerClient:
-    return spotler.SpotlerClient(
-        base_url=lists_sandbox.base_url,
-        consumer_key=lists_sandbox.consumer_key,
-        consumer_secret=lists_sandbox.consumer_secret,
-        retry=spotler.RetryPolicy(max_retries=0),
-    )
 
 
 def assert_fits(page: Page, what: str) -> None:
@@ -146,8 +124,9 @@ def our_list(client, name: str, **fields) -> TempList:
 
 @transactional
 def test_every_state_of_the_lists_pages_fits_at_1280_and_1440(
-    live_server, page, log_in, lists_sandbox, spotler_client, settings
+    live_server, page, log_in, lists_sandbox, settings
 ):
+    spotler_client = sandbox_client(lists_sandbox)
     log_in("marit", "Marketer")
     page.goto(f"{live_server.url}/lists/")
     expect(page.get_by_test_id("our-lists")).to_contain_text("No lists of ours.")
