@@ -12,6 +12,8 @@ LIST_ID_PREFIX = "spotlersync-"
 
 class TempListState(models.TextChoices):
     DRAFT = "draft", "Waiting to send"
+    # Contacts of the selection not yet in Spotler are pushed before the list names them.
+    PUSHING = "pushing", "Pushing contacts to Spotler first"
     SENDING = "sending", "Sending"
     COMPLETE = "complete", "Complete"
     FAILED = "failed", "Failed"
@@ -23,6 +25,7 @@ class TempListState(models.TextChoices):
 # States of a list that still exists in Spotler (and so uses a slot of the budget).
 IN_SPOTLER = (
     TempListState.DRAFT,
+    TempListState.PUSHING,
     TempListState.SENDING,
     TempListState.COMPLETE,
     TempListState.FAILED,
@@ -30,7 +33,12 @@ IN_SPOTLER = (
     TempListState.DELETE_PENDING_IN_USE,
 )
 # States the queue moves on by itself (the list's page polls while in one).
-MOVING = (TempListState.DRAFT, TempListState.SENDING, TempListState.DELETING)
+MOVING = (
+    TempListState.DRAFT,
+    TempListState.PUSHING,
+    TempListState.SENDING,
+    TempListState.DELETING,
+)
 DELETABLE = (
     TempListState.DRAFT,
     TempListState.COMPLETE,
@@ -72,6 +80,17 @@ class TempList(models.Model):
     left_out = models.JSONField(default=dict, blank=True)
     unknown_ids = models.JSONField(default=list, blank=True)
     filters = models.JSONField(default=dict, blank=True)
+    # The external ids the list was named by (an uploaded file, the API), in their order; empty
+    # for a list selected by filters. A refresh selects from these (or the filters) again.
+    named_ids = models.JSONField(default=list, blank=True)
+    # A refresh that must drop contacts makes a new list that replaces this one.
+    replaces = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replaced_by"
+    )
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    # Touched by the worker while it pushes or sends: a list whose heartbeat stopped was left
+    # by a worker that died, and is picked up again (lists/send.py).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True, help_text="Spotler's own words for the last failure.")
     updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)
