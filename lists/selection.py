@@ -1,15 +1,20 @@
 """A selection of the ledger for a temporary list: who is in it, and who is left out and why.
 
 Left out by default: erased and anonymized contacts, inactive ones, those whose every
-permission (per the mapping in force) is off, and those not yet in Spotler (a list can only
-name contacts Spotler has, spotler-api.md §10).
+permission (per the mapping in force) is off, and those whose push to Spotler failed. Contacts
+not yet in Spotler are in the selection: a list can only name contacts Spotler has
+(spotler-api.md §10), so they are pushed first (lists/send.py).
 """
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from contacts.models import Contact, SyncStatus
 from mapping.conversions import TRUE_WORDS
 from mapping.current import mapping_in_force
+
+if TYPE_CHECKING:
+    from lists.models import TempList
 
 SAMPLE_SIZE = 10
 OPERATORS = {"equals": "equals", "contains": "contains", "empty": "is empty"}
@@ -18,7 +23,7 @@ LEFT_OUT_REASONS = {
     "anonymized": "Anonymized",
     "inactive": "Inactive",
     "permissions_off": "All permissions off",
-    "not_in_spotler": "Not in Spotler yet",
+    "push_failed": "Could not be pushed to Spotler",
 }
 
 
@@ -33,11 +38,19 @@ class SelectionFilters:
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if v}
 
+    @classmethod
+    def from_dict(cls, saved: dict) -> "SelectionFilters":
+        """The filters saved with a list (`as_dict`); names no longer known are ignored."""
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in (saved or {}).items() if k in known})
+
 
 @dataclass
 class Selection:
     ids: list[str] = field(default_factory=list)
     left_out: dict[str, int] = field(default_factory=dict)
+    # How many of `ids` are not in Spotler yet (pushed before the list names them).
+    not_in_spotler: int = 0
 
     @property
     def size(self) -> int:
@@ -77,6 +90,7 @@ def select_contacts(filters: SelectionFilters) -> Selection:
             selection.left_out[reason] += 1
         else:
             selection.ids.append(external_id)
+            selection.not_in_spotler += synced_at is None
     return selection
 
 
@@ -103,8 +117,8 @@ def _left_out_reason(
         return "inactive"
     if permissions and not any(_is_yes(value) for value in permissions):
         return "permissions_off"
-    if not in_spotler:
-        return "not_in_spotler"
+    if not in_spotler and status in (SyncStatus.FAILED, SyncStatus.DISMISSED):
+        return "push_failed"
     return ""
 
 
@@ -123,11 +137,14 @@ def select_ids(external_ids: list[str]) -> tuple[Selection, list[str]]:
     wanted = list(dict.fromkeys(external_ids))
     permission_fields = [name for _bit, name in mapping_in_force().permission_sources]
     found: dict[str, str] = {}
+    missing: set[str] = set()  # found, but not in Spotler yet
     for start in range(0, len(wanted), ID_CHUNK):
         rows = Contact.objects.filter(external_id__in=wanted[start : start + ID_CHUNK])
         for external_id, erased_at, status, inactivated_at, synced_at, fields in rows.values_list(
             "external_id", "erased_at", "sync_status", "inactivated_at", "synced_at", "fields"
         ):
+            if synced_at is None:
+                missing.add(external_id)
             found[external_id] = _left_out_reason(
                 erased=erased_at is not None,
                 status=status,
@@ -144,4 +161,13 @@ def select_ids(external_ids: list[str]) -> tuple[Selection, list[str]]:
             selection.left_out[found[external_id]] += 1
         else:
             selection.ids.append(external_id)
+            selection.not_in_spotler += external_id in missing
     return selection, unknown
+
+
+def reselect(found: "TempList") -> tuple[Selection, list[str]]:
+    """A list's selection made again from what it was made by (its named ids, or its
+    filters), for a refresh; and the named ids the ledger no longer knows."""
+    if found.named_ids:
+        return select_ids(found.named_ids)
+    return select_contacts(SelectionFilters.from_dict(found.filters)), []
