@@ -103,6 +103,7 @@ def create_list(
     left_out: dict[str, int] | None = None,
     unknown_ids: list[str] | None = None,
     filters: dict | None = None,
+    named_ids: list[str] | None = None,
     created_by: AbstractBaseUser | None = None,
     created_via: str = "dashboard",
     expires_at: datetime | None = None,
@@ -140,6 +141,7 @@ def create_list(
             left_out=left_out or {},
             unknown_ids=unknown_ids or [],
             filters=filters or {},
+            named_ids=list(named_ids or []),
         )
         try:
             client.create_temporary_list(list_id=made.spotler_id, name=name)

@@ -3,14 +3,28 @@ from datetime import date, datetime, time
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 import spotler
 from contacts.models import SyncStatus
 from lists import budget, lifecycle, send
+from lists.id_file import IdFileProblem, read_id_file
 from lists.models import TempList, TempListState
-from lists.selection import LEFT_OUT_REASONS, OPERATORS, SelectionFilters, select_contacts
+from lists.selection import (
+    INCLUDABLE,
+    LEFT_OUT_REASONS,
+    OPERATORS,
+    SAMPLE_SIZE,
+    Selection,
+    SelectionFilters,
+    SelectionProblem,
+    account_managers,
+    languages,
+    select_contacts,
+    select_ids,
+)
 from spotlersync.roles import role_required
 from sync.ratelimit import RateLimiter
 
@@ -25,36 +39,81 @@ def list_list(request: HttpRequest) -> HttpResponse:
 
 @role_required("manage_lists")
 def list_new(request: HttpRequest) -> HttpResponse:
+    """Make a selection (by filters, or from an uploaded file of ids), preview it, send it."""
     source = request.POST if request.method == "POST" else request.GET
-    filters = SelectionFilters(
-        language=source.get("language", "").strip(),
-        sync_state=source.get("sync_state", "").strip(),
-        source_field=source.get("source_field", "").strip(),
-        operator=source.get("operator", "").strip() if source.get("source_field") else "",
-        value=source.get("value", "").strip(),
-    )
-    selection = select_contacts(filters)
-    if request.method == "POST":
-        expires_at = _end_of_day(source.get("expires_on", ""))
-        try:
-            made = budget.create_list(
-                name=source.get("name", ""), contact_ids=selection.ids,
-                left_out=selection.left_out, filters=filters.as_dict(),
-                created_by=request.user, expires_at=expires_at,
-            )  # fmt: skip
-        except (budget.BudgetExhausted, budget.ListRefused) as refusal:
-            messages.error(request, str(refusal))
-        except spotler.SpotlerError as error:
-            messages.error(request, f"Spotler could not be asked about the budget: {error}")
+    filters = _filters_from(source)
+    from_file = source.get("from") == "file" and _UPLOAD in request.session
+    problem = ""
+    try:
+        if from_file:
+            selection, unknown = select_ids(
+                request.session[_UPLOAD]["ids"], include=filters.include
+            )
         else:
+            selection, unknown = select_contacts(filters), []
+    except SelectionProblem as error:
+        selection, unknown, problem = Selection(), [], str(error)
+    if request.method == "POST" and not problem and not selection.size:
+        messages.error(request, "The selection is empty: there is nobody to send. Widen it first.")
+    elif request.method == "POST" and not problem:
+        made = _create(request, source, filters, selection, unknown, from_file=from_file)
+        if made is not None:
+            request.session.pop(_UPLOAD, None)
             messages.success(request, f"“{made.name}” is made; its contacts are being sent.")
             return redirect("lists:list-detail", pk=made.pk)
     seen, error = _read_budget()
     context = {
-        "filters": filters, "selection": selection, "budget": seen, "spotler_error": error,
-        "operators": OPERATORS, "states": SyncStatus.choices, "name": source.get("name", ""),
+        "filters": filters, "selection": selection, "problem": problem, "budget": seen,
+        "spotler_error": error, "operators": OPERATORS, "states": SyncStatus.choices,
+        "name": source.get("name", ""), "includable": INCLUDABLE,
+        "languages": languages(), "account_managers": account_managers(),
+        "upload": request.session.get(_UPLOAD) if from_file else None,
+        "unknown": unknown, "unknown_sample": unknown[:SAMPLE_SIZE],
     }  # fmt: skip
     return render(request, "lists/templist_new.html", context)
+
+
+@require_POST
+@role_required("manage_lists")
+def list_upload(request: HttpRequest) -> HttpResponse:
+    """Read an uploaded file of external ids and preview the list it names."""
+    upload = request.FILES.get("ids_file")
+    try:
+        ids = read_id_file(upload)
+    except IdFileProblem as problem:
+        messages.error(request, str(problem))
+        return redirect("lists:list-new")
+    request.session[_UPLOAD] = {"name": upload.name, "ids": ids}
+    return redirect(f"{reverse('lists:list-new')}?from=file")
+
+
+# The ids of the last uploaded file, kept in the session until a list is made from them.
+_UPLOAD = "lists_uploaded_ids"
+
+
+def _filters_from(source) -> SelectionFilters:
+    text = {name: source.get(name, "").strip() for name in _TEXT_FILTERS}
+    if not text["source_field"]:
+        text["operator"] = text["value"] = ""
+    return SelectionFilters(**text, include=tuple(dict.fromkeys(source.getlist("include"))))
+
+
+_TEXT_FILTERS = [f for f in SelectionFilters.__dataclass_fields__ if f != "include"]
+
+
+def _create(request, source, filters, selection, unknown, *, from_file: bool) -> TempList | None:
+    named = request.session[_UPLOAD]["ids"] if from_file else []
+    try:
+        return budget.create_list(
+            name=source.get("name", ""), contact_ids=selection.ids, left_out=selection.left_out,
+            unknown_ids=unknown, filters=filters.as_dict(), named_ids=named,
+            created_by=request.user, expires_at=_end_of_day(source.get("expires_on", "")),
+        )  # fmt: skip
+    except (budget.BudgetExhausted, budget.ListRefused) as refusal:
+        messages.error(request, str(refusal))
+    except spotler.SpotlerError as error:
+        messages.error(request, f"Spotler could not be asked about the budget: {error}")
+    return None
 
 
 @role_required("manage_lists")

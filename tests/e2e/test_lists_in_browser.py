@@ -67,7 +67,7 @@ def test_a_marketer_sends_a_selection_by_language_sees_it_in_the_budget_and_dele
         page.get_by_role("button", name="Make a selection").click()
 
         filters = page.get_by_test_id("selection-filters")
-        filters.get_by_label("Language").fill("nl")
+        filters.get_by_label("Language").select_option("nl")
         filters.get_by_role("button", name="Preview").click()
         expect(page.get_by_test_id("selection-size")).to_have_text("3 contacts would be sent.")
         sample = page.get_by_test_id("selection-sample").inner_text()
