@@ -195,10 +195,16 @@ def test_every_state_of_the_lists_pages_fits_at_1280_and_1440(
         external_id = f"NL-{n:03d}-amelia.williams.{1990 + n}"
         ledger_has([external_id], language="nl")
     Contact.objects.filter(external_id__startswith="NL-").update(synced_at=None)
+    Contact.objects.filter(external_id__startswith="NL-00").update(sync_status="failed")
     contacts_in_spotler(lists_sandbox, 12, language="nl", start=500)
     page.goto(f"{live_server.url}/lists/new/?language=nl")
-    expect(page.get_by_test_id("selection-size")).to_have_text("12 contacts would be sent.")
-    expect(page.get_by_test_id("left-out")).to_contain_text("12 left out: Not in Spotler yet")
+    expect(page.get_by_test_id("selection-size")).to_have_text("14 contacts would be sent.")
+    expect(page.get_by_test_id("selection-to-push")).to_have_text(
+        "2 of them are not in Spotler yet: they are pushed first, then added to the list."
+    )
+    expect(page.get_by_test_id("left-out")).to_contain_text(
+        "10 left out: Could not be pushed to Spotler"
+    )
     look_at(page, "selection")
 
     settings.SPOTLER_TEMPLIST_LIMIT = 17
