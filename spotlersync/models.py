@@ -19,6 +19,8 @@ class Access(models.Model):
             ("run_syncs", "Can start, watch and cancel syncs and see the queue"),
             ("manage_api_tokens", "Can create and revoke API tokens"),
             ("manage_connection", "Can change the Spotler connection settings"),
+            ("manage_public_pages", "Can configure subscribe forms and lookup pages"),
+            ("search_spotler", "Can search Spotler's contacts by property"),
         ]
 
     def __str__(self) -> str:

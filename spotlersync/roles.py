@@ -18,7 +18,13 @@ class Role:
 # What each role may do; migration 0002 turns this into groups. Admin also gets every model
 # permission through `RoleBackend`, for the Django admin.
 ROLE_PERMISSIONS = {
-    Role.MARKETER: ["view_dashboard", "edit_mapping", "manage_lists", "view_health"],
+    Role.MARKETER: [
+        "view_dashboard",
+        "edit_mapping",
+        "manage_lists",
+        "view_health",
+        "search_spotler",
+    ],
     Role.ACCOUNT_MANAGER: ["view_dashboard", "work_bounces"],
     Role.ADMIN: [
         "view_dashboard",
@@ -29,6 +35,8 @@ ROLE_PERMISSIONS = {
         "run_syncs",
         "manage_api_tokens",
         "manage_connection",
+        "manage_public_pages",
+        "search_spotler",
     ],
 }
 

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "sync",
     "bounces",
     "lists",
+    "public",
 ]
 
 MIDDLEWARE = [

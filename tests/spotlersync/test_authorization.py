@@ -83,6 +83,7 @@ ACCESS = {
     "lists:list-list": ("get", row(LOGIN, DENIED, OK, DENIED, OK)),
     "lists:list-new": ("get", row(LOGIN, DENIED, OK, DENIED, OK)),
     "lists:list-delete": ("post", row(LOGIN, DENIED, 302, DENIED, 302)),
+    "lists:list-upload": ("post", row(LOGIN, DENIED, 302, DENIED, 302)),
     "lists:list-detail": ("get", row(LOGIN, DENIED, 404, DENIED, 404)),
     "lists:list-progress": ("get", row(LOGIN, DENIED, 404, DENIED, 404)),
     "lists:list-resume": ("post", row(LOGIN, DENIED, 404, DENIED, 404)),
