@@ -293,6 +293,15 @@ SILENCED_SYSTEM_CHECKS = [
     "security.W021",
 ]
 
+# --- Public pages (README: "Subscribe forms", "Lookup pages") ------------------------------------
+# Rate limits ("tries/period": s, m, h, d) of the public subscribe and lookup pages, per client
+# address (the address as LOGIN_CLIENT_IP_HEADER says) and per e-mail address; over a limit the
+# answer is 429 with Retry-After. Counted in the default cache by django-ratelimit.
+PUBLIC_SUBSCRIBE_RATE_PER_ADDRESS = env.str("PUBLIC_SUBSCRIBE_RATE_PER_ADDRESS", default="20/m")
+PUBLIC_SUBSCRIBE_RATE_PER_EMAIL = env.str("PUBLIC_SUBSCRIBE_RATE_PER_EMAIL", default="3/h")
+PUBLIC_LOOKUP_RATE_PER_ADDRESS = env.str("PUBLIC_LOOKUP_RATE_PER_ADDRESS", default="10/m")
+RATELIMIT_USE_CACHE = "default"
+
 # --- Login lockout and security headers (README: "Login lockout", "Security headers") ---------
 # django-axes records failed logins in the database (no Redis needed) and refuses a login for a
 # user name or from an address that failed too often, right password or not, until the
