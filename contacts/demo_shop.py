@@ -37,6 +37,10 @@ ACCOUNT_MANAGERS = ["Sanne Bakker", "Tom de Wit", "Lisa Müller", "Youssef El Am
 DEMO_ACCOUNT_MANAGER = ACCOUNT_MANAGERS[0]
 # Hard bounces put in the sandbox when the shop starts: this many of her customers, one other.
 SEEDED_BOUNCES = 4
+# The demo's temporary lists: one of ours, made through the API, and another system's two.
+DEMO_LIST_NAME = "Demo: German customers for the spring event"
+DEMO_LIST_SIZE = 150
+DEMO_OTHER_LISTS = 2
 # Consent mixes as a shop sees them: most say yes to the newsletter, fewer to promotions.
 CONSENT_MIXES = [((True, True), 0.35), ((True, False), 0.35), ((False, False), 0.25),
                  ((False, True), 0.05)]  # fmt: skip
@@ -106,6 +110,29 @@ class Shop:
                 bounced += 1
         report(f"in Spotler: {bounced} mails bounced (hard) for the bounce inbox")
         return bounced
+
+    def seed_lists(self, *, report: Callable[[str], None]) -> None:
+        """Temporary lists for the demo's Marketer: one of ours, made through the API from the
+        shop's own selection (its German customers), and two of another system's (the CRM's),
+        so the lists page shows the budget shared. Kept once made: a rerun adds nothing."""
+        answer = self.session.get(f"{self.api_url}/lists", timeout=30)
+        _check(answer)
+        found = answer.json()["lists"]
+        others = sum(1 for item in found if not item["ours"])
+        if others < DEMO_OTHER_LISTS:
+            url = f"{self.sandbox_url.rstrip('/')}/_sandbox/templists"
+            body = {"consumer_key": "crm", "count": DEMO_OTHER_LISTS - others}
+            _check(requests.post(url, json=body, timeout=10))
+        if any(item["name"] == DEMO_LIST_NAME for item in found):
+            return
+        german = [e for e, r in self.customers.items() if r["language"] == "de"]
+        body = {"name": DEMO_LIST_NAME, "external_ids": german[:DEMO_LIST_SIZE]}
+        response = self.session.post(f"{self.api_url}/lists", json=body, timeout=60)
+        if response.status_code == 409:
+            report(f"no demo list made: {response.json().get('detail')}")
+            return
+        _check(response)
+        report(f"temporary list “{DEMO_LIST_NAME}” made of {len(body['external_ids'])} customers")
 
     def run_live(self, *, per_second: float, report: Callable[[str], None]) -> Iterator[str]:
         """Edit customers and place orders at a steady pace, forever (Ctrl-C stops it)."""

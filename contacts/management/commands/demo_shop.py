@@ -47,7 +47,7 @@ class Command(BaseCommand):
         try:
             # Live with a sandbox: a newcomer who logs in as the demo account manager finds
             # follow-ups within minutes (the next bounce pull after the customers are in).
-            seed = (lambda: shop.seed_bounces(report=self._say)) if live and sandbox else None
+            seed = (lambda: self._seed(shop)) if live and sandbox else None
             shop.load(customers=customers, report=self._say, then=seed)
             if live:
                 self._say(f"live: about {rate:g} changes per second; Ctrl-C stops")
@@ -57,6 +57,13 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
         except KeyboardInterrupt:
             self._say("stopped")
+
+    def _seed(self, shop: Shop) -> None:
+        shop.seed_bounces(report=self._say)
+        try:
+            shop.seed_lists(report=self._say)
+        except (DemoShopError, requests.RequestException) as error:
+            self._say(f"no demo temporary lists: {error}")
 
     def _wait_for(self, url: str) -> None:
         for _ in range(60):
