@@ -131,6 +131,11 @@ def seed_sandbox(sandbox) -> None:
     sandbox.set(rate_limit=RATE_LIMIT)
 
 
+def load_average() -> str:
+    """The machine is shared: what else ran says how far a figure is this code's own."""
+    return ", ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
 def analyze() -> None:
     from django.db import connection
 
@@ -219,7 +224,7 @@ def measure_send(sandbox) -> list[Figure]:
         f"{selection.size:,} contacts, chunks of {_chunk_size():,}, Spotler and our limiter at "
         f"{RATE_LIMIT} requests/s, 1 cluster of {worker_workers()} workers, PostgreSQL, Redis "
         f"broker, {os.cpu_count()} cores shared with the sandbox; create_list took "
-        f"{created_in:.2f} s"
+        f"{created_in:.2f} s; load average before: {load_average()}"
     )
     return [
         Figure(f"selection of the whole ledger ({CONTACTS:,} contacts) for the list",
@@ -356,6 +361,7 @@ def measure_preview(counts: dict[str, int]) -> list[Figure]:
     figures = []
     cases, skipped = filter_cases()
     made = ", ".join(f"{n:,} {name}" for name, n in counts.items())
+    load = load_average()
     for label, arguments in cases:
         filters = SelectionFilters(**arguments)
         median, p95, selection = timed(lambda f=filters: select_contacts(f))
@@ -364,7 +370,8 @@ def measure_preview(counts: dict[str, int]) -> list[Figure]:
             f"select_contacts over {CONTACTS:,}, {label}: median", median * 1000, "ms",
             higher_is_better=False,
             note=f"p95 {p95 * 1000:.0f} ms over {RUNS} runs; {selection.size:,} selected, "
-                 f"{left_out:,} left out, {selection.not_in_spotler:,} not in Spotler yet",
+                 f"{left_out:,} left out, {selection.not_in_spotler:,} not in Spotler yet; "
+                 f"load average before the preview figures: {load}",
         ))  # fmt: skip
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(marketer())
@@ -383,7 +390,8 @@ def measure_preview(counts: dict[str, int]) -> list[Figure]:
             f"selection preview page over {CONTACTS:,}, {label}: median", median * 1000, "ms",
             target=PREVIEW_TARGET_MS, higher_is_better=False,
             note=f"GET /lists/new/?{query} as a Marketer, server time (test client), "
-                 f"p95 {p95 * 1000:.0f} ms over {RUNS} runs, PostgreSQL; ledger: {made}",
+                 f"p95 {p95 * 1000:.0f} ms over {RUNS} runs, PostgreSQL; ledger: {made}; "
+                 f"load average before the preview figures: {load}",
         ))  # fmt: skip
     if skipped:
         print(f"  filters the code does not have yet, not measured: {'; '.join(skipped)}")
