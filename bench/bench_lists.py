@@ -19,8 +19,10 @@ Preview: the same ledger, then made realistic: some contacts inactive, anonymize
 unsubscribed (`newsletter` off), not yet pushed or failed to push. Timed is
 `lists.selection.select_contacts` for typical filters, and the page `GET /lists/new/?...`
 (Django's test client in this process, logged in as a Marketer: server time, without a network
-or browser; the page also asks Spotler for the budget through the rate limiter). Filters the
-code does not have yet (`SelectionFilters` fields) are skipped and said so.
+or browser; the page also asks Spotler for the budget through the rate limiter, so a page
+waits up to 1/10 s for its slot, and pages asked one after another end on the limiter's
+100 ms steps). Filters the code does not have yet (`SelectionFilters` fields) are skipped and
+said so.
 
 Run on its own: `make bench BENCH=lists`. BENCH_LISTS_DB (default spotlersync_bench_lists) and
 BENCH_LISTS_REDIS_DB (default 7) choose the database and the Redis database (flushed first).
