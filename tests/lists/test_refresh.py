@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from contacts.batch import upsert_contacts
 from contacts.models import TokenScope
-from lists import budget, refresh
+from lists import budget, lifecycle, refresh, send
 from lists.models import TempList, TempListState
 from lists.selection import SelectionFilters, select_contacts
 from tests.contacts.conftest import ApiClient, make_token
@@ -124,6 +124,22 @@ def test_a_contact_who_unsubscribed_makes_the_refresh_replace_the_list(lists_san
     assert second.name.startswith("Dutch guests (refreshed 20")
     assert second.name.count("refreshed") == 1
     assert sorted(second.contact_ids) == sorted([ids[2], *new])
+
+
+def test_the_schedule_deletes_a_replaced_list_the_send_did_not_get_to(lists_sandbox):
+    ids = contacts_in_spotler(lists_sandbox, 2)
+    made = complete_list()
+    unsubscribe(ids[0])
+    replacement = refresh.refresh_list(list_pk=made.pk).refreshed
+    take_queued_tasks()
+    send.send_list(replacement.pk)  # the worker stopped before it deleted the old list
+
+    assert TempList.objects.get(pk=made.pk).state == TempListState.COMPLETE
+    assert "1 replaced" in lifecycle.expire_temporary_lists()
+
+    assert TempList.objects.get(pk=made.pk).state == TempListState.DELETED
+    assert in_sandbox(lists_sandbox, made.spotler_id) is None
+    assert lifecycle.expire_temporary_lists() == "no list to delete"
 
 
 def test_a_replacement_when_the_budget_is_full_is_refused_and_nothing_changes(
