@@ -336,8 +336,8 @@ def build_router(*, read: HttpBearer, write: HttpBearer) -> Router:
         """Make one of our lists' selection again, from the ids it was made with (or the
         filters of a list made on the lists page). Spotler can only add to a list: when only
         new contacts are found they are added, and the answer is the list itself (`state`
-        sending, then complete). When contacts must leave (unsubscribed, inactive, erased) the
-        list is replaced: the answer is the new list, named after the old one with
+        draft, then sending and complete). When contacts must leave (unsubscribed, inactive,
+        erased) the list is replaced: the answer is the new list, named after the old one with
         "(refreshed …)" and with `replaces` naming the old one, which is deleted once the new
         one is complete. A replacement needs one free slot of the budget: 409
         `list_budget_exhausted` when there is none (nothing is changed). Only a complete list
@@ -355,7 +355,9 @@ def build_router(*, read: HttpBearer, write: HttpBearer) -> Router:
         except budget.BudgetExhausted as full:
             raise ApiError(409, "list_budget_exhausted", str(full)) from None
         except refresh.RefreshRefused as refused:
-            raise ApiError(409, "list_being_replaced", str(refused)) from None
+            found.refresh_from_db()
+            code = "list_not_complete" if found.state != "complete" else "list_being_replaced"
+            raise ApiError(409, code, str(refused)) from None
         except budget.ListRefused as refused:
             cause = refused.__cause__
             if isinstance(cause, spotler.SpotlerError) and not cause.permanent:

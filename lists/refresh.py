@@ -159,11 +159,19 @@ def _replace(found, selection, unknown, created_by, created_via, client) -> Temp
             "can only add to a list), which needs one free slot while the old list still "
             "exists; it is deleted once the new one is complete."
         ) from full
-    except IntegrityError:
-        # Someone else's refresh of the same list made its replacement a moment ago.
-        raise RefreshRefused(
-            f"“{found.name}” is being replaced already; look at it again."
-        ) from None
+    except (IntegrityError, budget.ListRefused) as refused:
+        # Someone else's refresh of the same list made its replacement a moment ago (its name,
+        # or the link to this list, is taken): say so, not "choose another name".
+        if isinstance(refused, IntegrityError) or _being_replaced(found):
+            raise RefreshRefused(
+                f"“{found.name}” is being replaced already (someone refreshed it a moment ago); "
+                "look at it again."
+            ) from None
+        raise
+
+
+def _being_replaced(found: TempList) -> bool:
+    return TempList.objects.filter(replaces=found).exclude(state=TempListState.DELETED).exists()
 
 
 def replacement_name(name: str, *, now: datetime) -> str:

@@ -3,7 +3,10 @@ Spotler; when a contact must leave (unsubscribed), the list is replaced by a new
 one deleted once the new one is complete; a replacement needs one free slot of the budget.
 On the pages and through the API."""
 
+import threading
+
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from contacts.batch import upsert_contacts
@@ -296,3 +299,38 @@ def test_another_systems_list_is_not_refreshed_through_the_api(api, lists_sandbo
     assert (refused.status_code, refused.json()["error"]) == (403, "not_our_list")
     assert "only lists made here can be refreshed" in refused.json()["detail"]
     assert api.post("lists/nobody-s-list/refresh", {}).status_code == 404
+
+
+def test_two_refreshes_of_one_list_at_the_same_moment_make_one_replacement(lists_sandbox):
+    """PostgreSQL only (row locks): the second is told the list is being replaced already."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite runs one writer at a time")
+    ids = contacts_in_spotler(lists_sandbox, 3)
+    made = complete_list()
+    unsubscribe(ids[0])
+    lists_sandbox.set(latency_ms=100)
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def refresh_now() -> None:
+        try:
+            start.wait()
+            outcomes.append(refresh.refresh_list(list_pk=made.pk).refreshed.name)
+        except refresh.RefreshRefused as refusal:
+            outcomes.append(str(refusal))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=refresh_now) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    replacement = TempList.objects.get(replaces=made)
+    assert replacement.name in outcomes
+    (refusal,) = [o for o in outcomes if o != replacement.name]
+    # Refused in the budget's lock, or (had it come later) before it: both say so.
+    assert refusal.startswith("“Dutch guests” is being replaced")
+    assert TempList.objects.count() == 2
+    assert len(lists_sandbox.state()["templists"]) == 2
