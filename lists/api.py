@@ -20,7 +20,7 @@ import spotler
 from contacts.api_errors import ApiError
 from contacts.api_schemas import ERRORS, NO_CONTROL_CHARACTERS, ErrorOut, read_date_time
 from contacts.models import EXTERNAL_ID_PATTERN
-from lists import budget, lifecycle
+from lists import budget, lifecycle, refresh
 from lists.models import LIST_ID_PREFIX, TempList
 from lists.selection import LEFT_OUT_REASONS, select_ids
 from spotlersync.moments import EARLIEST_YEAR, LATEST_YEAR, YEAR_PATTERN, moment_range_problem
@@ -125,6 +125,17 @@ class ListOut(Schema):
     unknown_ids: list[str] | None = Field(
         None, description="On one list of ours: the ids the ledger does not know."
     )
+    refreshed_at: datetime | None = Field(None, description="Ours: when it was last refreshed.")
+    replaces: str | None = Field(
+        None,
+        description=(
+            "Ours: the `id` of the list this one replaces (a refresh where contacts had to "
+            "leave); that list is deleted once this one is complete."
+        ),
+    )
+    replaced_by: str | None = Field(
+        None, description="Ours: the `id` of the list that replaces this one (see `replaces`)."
+    )
 
 
 class BudgetOut(Schema):
@@ -185,6 +196,9 @@ def our_list(found: TempList, *, full: bool = False) -> dict[str, Any]:
             "unknown_ids": len(found.unknown_ids),
         },
         "unknown_ids": list(found.unknown_ids) if full else None,
+        "refreshed_at": found.refreshed_at,
+        "replaces": found.replaces.spotler_id if found.replaces_id else None,
+        "replaced_by": getattr(getattr(found, "replaced_by", None), "spotler_id", None),
     }
 
 
@@ -201,6 +215,9 @@ def account_list(item: budget.AccountList) -> dict[str, Any]:
         "error": "",
         "counts": None,
         "unknown_ids": None,
+        "refreshed_at": None,
+        "replaces": None,
+        "replaced_by": None,
     }
 
 
@@ -215,6 +232,20 @@ def find_in_account(list_id: str) -> budget.AccountList | None:
 def not_found(list_id: str) -> ApiError:
     detail = f"There is no temporary list “{list_id}”; GET /api/v1/lists names them all."
     return ApiError(404, "list_not_found", detail)
+
+
+def not_ours_or_missing(list_id: str, *, action: str) -> ApiError:
+    """The error for a list the ledger does not hold: another system's (403), or none (404)."""
+    item = find_in_account(list_id)
+    if item is None:
+        return not_found(list_id)
+    detail = {
+        "delete": "Spotler lets only the system that made a temporary list delete it.",
+        "refresh": "only lists made here can be refreshed (we hold their selection).",
+    }[action]
+    return ApiError(
+        403, "not_our_list", f"“{item.name}” ({list_id}) was made by another system; {detail}"
+    )
 
 
 def build_router(*, read: HttpBearer, write: HttpBearer) -> Router:
@@ -247,6 +278,7 @@ def build_router(*, read: HttpBearer, write: HttpBearer) -> Router:
                 contact_ids=selection.ids,
                 left_out=selection.left_out,
                 unknown_ids=unknown,
+                named_ids=list(dict.fromkeys(payload.external_ids)),
                 created_via="api",
                 expires_at=payload.expires_at,
                 client=api_client(),
@@ -294,6 +326,47 @@ def build_router(*, read: HttpBearer, write: HttpBearer) -> Router:
             raise not_found(list_id)
         return Status(200, account_list(item))
 
+    @router.post(
+        "/{list_id}/refresh",
+        auth=write,
+        response={202: ListOut, **LIST_ERRORS},
+        url_name="list-refresh",
+    )
+    def refresh_list(request: HttpRequest, list_id: ListId) -> Status:
+        """Make one of our lists' selection again, from the ids it was made with (or the
+        filters of a list made on the lists page). Spotler can only add to a list: when only
+        new contacts are found they are added, and the answer is the list itself (`state`
+        draft, then sending and complete). When contacts must leave (unsubscribed, inactive,
+        erased) the list is replaced: the answer is the new list, named after the old one with
+        "(refreshed …)" and with `replaces` naming the old one, which is deleted once the new
+        one is complete. A replacement needs one free slot of the budget: 409
+        `list_budget_exhausted` when there is none (nothing is changed). Only a complete list
+        can be refreshed: 409 `list_not_complete` otherwise, 409 `list_being_replaced` for a
+        list already being replaced; another system's list is 403 `not_our_list`."""
+        found = TempList.objects.filter(spotler_id=list_id).first()
+        if found is None:
+            raise not_ours_or_missing(list_id, action="refresh")
+        refusal = refresh.refresh_refusal(found)
+        if refusal:
+            code = "list_not_complete" if found.state != "complete" else "list_being_replaced"
+            raise ApiError(409, code, refusal)
+        try:
+            outcome = refresh.refresh_list(list_pk=found.pk, created_via="api", client=api_client())
+        except budget.BudgetExhausted as full:
+            raise ApiError(409, "list_budget_exhausted", str(full)) from None
+        except refresh.RefreshRefused as refused:
+            found.refresh_from_db()
+            code = "list_not_complete" if found.state != "complete" else "list_being_replaced"
+            raise ApiError(409, code, str(refused)) from None
+        except budget.ListRefused as refused:
+            cause = refused.__cause__
+            if isinstance(cause, spotler.SpotlerError) and not cause.permanent:
+                raise unavailable(cause) from None
+            raise ApiError(409, "list_refused", str(refused)) from None
+        except spotler.SpotlerError as error:
+            raise unavailable(error) from None
+        return Status(202, our_list(outcome.refreshed, full=True))
+
     @router.delete(
         "/{list_id}", auth=write, response={202: ListOut, **LIST_ERRORS}, url_name="list"
     )
@@ -303,14 +376,7 @@ def build_router(*, read: HttpBearer, write: HttpBearer) -> Router:
         refused (403 `not_our_list`); a list still sending, 409 `list_busy`."""
         found = TempList.objects.filter(spotler_id=list_id).first()
         if found is None:
-            item = find_in_account(list_id)
-            if item is None:
-                raise not_found(list_id)
-            detail = (
-                f"“{item.name}” ({list_id}) was made by another system; Spotler lets only the "
-                "system that made a temporary list delete it."
-            )
-            raise ApiError(403, "not_our_list", detail)
+            raise not_ours_or_missing(list_id, action="delete")
         if found.state in ("deleted", "deleting"):
             return Status(202, our_list(found))
         if not lifecycle.request_delete(list_pk=found.pk):

@@ -74,7 +74,8 @@ def read_budget(*, client: spotler.SpotlerClient | None = None) -> Budget:
     client = client or spotler_client()
     found = client.list_temporary_lists()
     ids = [t.external_id for t in found if t.external_id]
-    ours = {t.spotler_id: t for t in TempList.objects.filter(spotler_id__in=ids)}
+    kept = TempList.objects.filter(spotler_id__in=ids).select_related("replaces", "replaced_by")
+    ours = {t.spotler_id: t for t in kept}
     lists = [
         AccountList(t.external_id, t.name, t.created_at, t.type, ours.get(t.external_id or ""))
         for t in found
@@ -104,6 +105,7 @@ def create_list(
     unknown_ids: list[str] | None = None,
     filters: dict | None = None,
     named_ids: list[str] | None = None,
+    replaces: TempList | None = None,
     created_by: AbstractBaseUser | None = None,
     created_via: str = "dashboard",
     expires_at: datetime | None = None,
@@ -111,7 +113,10 @@ def create_list(
 ) -> TempList:
     """Take a slot of the budget, make the (empty) list in Spotler, and queue the sending of
     its contacts. BudgetExhausted when no slot is free; ListRefused for a bad name or a
-    refusal of Spotler's. Nothing is kept of a refused list, here or in Spotler."""
+    refusal of Spotler's. Nothing is kept of a refused list, here or in Spotler.
+
+    `named_ids` are the ids the list was named by (a refresh selects from them again);
+    `replaces` is the list a refresh replaces (lists/refresh.py)."""
     name = (name or "").strip()
     if not name:
         raise ListRefused("Give the list a name.")
@@ -142,6 +147,7 @@ def create_list(
             unknown_ids=unknown_ids or [],
             filters=filters or {},
             named_ids=list(named_ids or []),
+            replaces=replaces,
         )
         try:
             client.create_temporary_list(list_id=made.spotler_id, name=name)

@@ -55,21 +55,37 @@ def delete_list(list_pk: int, *, client: spotler.SpotlerClient | None = None) ->
 
 
 def expire_temporary_lists(*, now: datetime | None = None) -> str:
-    """Delete every list past its end date, and retry the deletes that are due."""
+    """Delete every list past its end date or replaced by a complete list, and retry the
+    deletes that are due."""
     now = now or timezone.now()
     expired = list(TempList.objects.expired(now).values_list("pk", flat=True))
-    TempList.objects.filter(pk__in=expired).update(state=TempListState.DELETING)
+    # Lists whose replacement (a refresh, lists/refresh.py) is complete: the send deletes them
+    # at once; this catches one missed (a worker that stopped between the two).
+    replaced = list(
+        TempList.objects.filter(
+            replaced_by__state=TempListState.COMPLETE,
+            state__in=(TempListState.COMPLETE, TempListState.FAILED),
+        )
+        .exclude(pk__in=expired)
+        .values_list("pk", flat=True)
+    )
+    TempList.objects.filter(pk__in=[*expired, *replaced]).update(state=TempListState.DELETING)
     due = list(
         TempList.objects.filter(
             state__in=(TempListState.DELETING, TempListState.DELETE_PENDING_IN_USE),
             next_delete_at__lte=now,
-        ).values_list("pk", flat=True)
+        )
+        .exclude(pk__in=[*expired, *replaced])
+        .values_list("pk", flat=True)
     )
     TempList.objects.filter(pk__in=due).update(state=TempListState.DELETING)
-    pks = [*expired, *due]
+    pks = [*expired, *replaced, *due]
     if not pks:
         return "no list to delete"
     client = spotler_client()
     results = [delete_list(pk, client=client) for pk in pks]
     deleted = sum(1 for line in results if line.endswith("deleted"))
-    return f"{deleted} of {len(pks)} lists deleted ({len(expired)} expired, {len(due)} retried)"
+    return (
+        f"{deleted} of {len(pks)} lists deleted ({len(expired)} expired, {len(due)} retried, "
+        f"{len(replaced)} replaced)"
+    )

@@ -140,6 +140,16 @@ class TempList(models.Model):
         return self.state in MOVING
 
     @property
+    def replacement(self) -> "TempList | None":
+        """The list a refresh made to replace this one, while it stands (not deleted)."""
+        made = getattr(self, "replaced_by", None)
+        return made if made is not None and made.state != TempListState.DELETED else None
+
+    @property
+    def can_refresh(self) -> bool:
+        return self.state == TempListState.COMPLETE and self.replacement is None
+
+    @property
     def can_resume(self) -> bool:
         return self.state == TempListState.FAILED and self.checkpoint < self.total
 

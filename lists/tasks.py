@@ -4,9 +4,11 @@ from django_q.tasks import async_task
 
 
 def send_list(list_pk: int) -> str:
-    from lists import send
+    """Sends the list; a refresh's replacement, once complete, has the list it replaces
+    deleted."""
+    from lists import refresh, send
 
-    return send.send_list(list_pk)
+    return send.send_list(list_pk) + refresh.retire_replaced(list_pk)
 
 
 def delete_list(list_pk: int) -> str:

@@ -12,4 +12,5 @@ urlpatterns = [
     path("<int:pk>/", views.list_detail, name="list-detail"),
     path("<int:pk>/progress/", views.list_progress, name="list-progress"),
     path("<int:pk>/resume/", views.list_resume, name="list-resume"),
+    path("<int:pk>/refresh/", views.list_refresh, name="list-refresh"),
 ]

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 import spotler
 from contacts.models import SyncStatus
-from lists import budget, lifecycle, send
+from lists import budget, lifecycle, refresh, send
 from lists.id_file import IdFileProblem, read_id_file
 from lists.models import TempList, TempListState
 from lists.selection import (
@@ -160,6 +160,23 @@ def list_resume(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Sending “{found.name}” goes on from contact {found.sent + 1}.")
     else:
         messages.error(request, f"“{found.name}” has not failed; there is nothing to resume.")
+    return redirect("lists:list-detail", pk=found.pk)
+
+
+@require_POST
+@role_required("manage_lists")
+def list_refresh(request: HttpRequest, pk: int) -> HttpResponse:
+    """Make the list's selection again: new contacts are added, or the list is replaced."""
+    found = get_object_or_404(TempList, pk=pk)
+    try:
+        outcome = refresh.refresh_list(list_pk=found.pk, created_by=request.user)
+    except (refresh.RefreshRefused, budget.BudgetExhausted, budget.ListRefused) as refusal:
+        messages.error(request, str(refusal))
+    except spotler.SpotlerError as error:
+        messages.error(request, f"Spotler could not be asked about the budget: {error}")
+    else:
+        messages.success(request, outcome.describe(found.name))
+        return redirect("lists:list-detail", pk=outcome.refreshed.pk)
     return redirect("lists:list-detail", pk=found.pk)
 
 

@@ -28,10 +28,14 @@ def test_the_openapi_document_describes_every_call(client_as):
         ("/api/v1/lists", "get"),
         ("/api/v1/lists/{list_id}", "get"),
         ("/api/v1/lists/{list_id}", "delete"),
+        ("/api/v1/lists/{list_id}/refresh", "post"),
     }
     lists = schema["paths"]["/api/v1/lists"]["post"]
     assert {"202", "403", "409", "422", "503"} <= set(lists["responses"])
     assert lists["security"] == [{"BearerToken": []}]
+    refresh = schema["paths"]["/api/v1/lists/{list_id}/refresh"]["post"]
+    assert {"202", "403", "404", "409", "503"} <= set(refresh["responses"])
+    assert "one free slot" in refresh["description"]
     put = schema["paths"]["/api/v1/contacts/{external_id}"]["put"]
     body = put["requestBody"]["content"]["application/json"]["schema"]
     assert body["$ref"] == "#/components/schemas/ContactFields"

@@ -11,8 +11,11 @@ from pathlib import Path
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from contacts.batch import upsert_contacts
 from contacts.models import Contact
+from lists import budget
 from lists.models import TempList, TempListState
+from lists.selection import SelectionFilters, select_contacts
 from tests.conftest import transactional
 from tests.helpers import sandbox_client
 from tests.lists.helpers import contacts_in_spotler, ledger_has
@@ -216,3 +219,66 @@ def test_every_state_of_the_lists_pages_fits_at_1280_and_1440(
     expect(page.get_by_test_id("list-budget-full")).to_be_visible()
     look_at(page, "exhausted")
     assert not TempList.objects.filter(name="One too many").exists()
+
+
+@transactional
+def test_a_marketer_refreshes_a_list_and_follows_its_replacement(
+    live_server, page, log_in, lists_sandbox
+):
+    ids = contacts_in_spotler(lists_sandbox, 3, language="nl")
+    env = {"SPOTLER_BASE_URL": lists_sandbox.base_url}
+
+    with running_cluster(workers=1, extra_env=env):
+        made = budget.create_list(
+            name="Dutch guests",
+            contact_ids=select_contacts(SelectionFilters(language="nl")).ids,
+            filters={"language": "nl"},
+        )
+        log_in("marit", "Marketer")
+        page.goto(f"{live_server.url}/lists/{made.pk}/")
+        expect(page.get_by_test_id("list-state")).to_have_text(
+            "Complete: 3 of 3 contacts sent.", timeout=30_000
+        )
+        expect(page.get_by_test_id("refresh-form")).to_contain_text("needs one free slot")
+        look_at(page, "refresh-before")
+
+        contacts_in_spotler(lists_sandbox, 1, language="nl", start=10)
+        page.get_by_role("button", name="Refresh").click()
+        expect(page.get_by_role("status")).to_have_text(
+            "1 contact added to “Dutch guests”; they are being sent."
+        )
+        expect(page.get_by_test_id("list-state")).to_have_text(
+            "Complete: 4 of 4 contacts sent.", timeout=30_000
+        )
+        look_at(page, "refresh-added")
+
+        upsert_contacts(
+            items=[{"external_id": ids[1], "email": "c-1@example.nl", "language": "nl",
+                    "newsletter": False}]
+        )  # fmt: skip
+        page.get_by_role("button", name="Refresh").click()
+        replacement = TempList.objects.get(replaces=made)
+        expect(page).to_have_url(f"{live_server.url}/lists/{replacement.pk}/")
+        expect(page.get_by_role("status")).to_contain_text(
+            f"1 contact must leave “Dutch guests”, and Spotler can only add to a list: it is "
+            f"replaced by “{replacement.name}” (3 contacts), and the old list is deleted once "
+            "the new one is complete."
+        )
+        expect(page.get_by_test_id("list-state")).to_have_text(
+            "Complete: 3 of 3 contacts sent.", timeout=30_000
+        )
+        expect(page.get_by_test_id("list-replaces")).to_contain_text("“Dutch guests”")
+        look_at(page, "refresh-replaced")
+
+        deadline = time.monotonic() + 30
+        while TempList.objects.get(pk=made.pk).state != TempListState.DELETED:
+            assert time.monotonic() < deadline, "the old list was never deleted"
+            time.sleep(0.3)
+        page.get_by_test_id("list-replaces").get_by_role("link").click()
+        expect(page.get_by_test_id("list-state")).to_contain_text("Deleted")
+        expect(page.get_by_test_id("list-replaced-by")).to_contain_text(replacement.name)
+        expect(page.get_by_test_id("refresh-form")).to_have_count(0)
+        look_at(page, "refresh-old")
+
+    kept = [t["externalTemporaryListId"] for t in lists_sandbox.state()["templists"]]
+    assert kept == [replacement.spotler_id]
