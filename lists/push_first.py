@@ -5,7 +5,8 @@ chunk ("One or more contacts could not be found", spotler-api.md §10). So befor
 contacts of the list not yet in Spotler (`Contact.synced_at` empty) are pushed by the push
 engine itself (sync/push.py, with its claims, settling, timeline and backoff), not a second
 push path: a contact without a pending change gets one queued (sync/outbox.py), then batches
-are pushed until every such contact is in Spotler, refused for good, or the wait runs out.
+of the list's own contacts are pushed (ahead of any backlog in the outbox) until every such
+contact is in Spotler, refused for good, or the wait runs out.
 
 A contact Spotler refused for good (its push failed: a value Spotler rejects) is left out of
 the list and counted; one Spotler could not take for now (Spotler down) keeps the list waiting
@@ -90,9 +91,12 @@ def push_missing(
             break
         if not waiting or timezone.now() >= wait_until:
             break
-        batch = push_one_batch(limit=BATCH, client=client)
-        if batch is not None:
-            continue
+        # The list's own contacts, not the whole outbox: they do not wait behind a backlog.
+        if any(
+            push_one_batch(limit=BATCH, client=client, only=part) is not None
+            for part in _chunks(list(waiting.values()))
+        ):
+            continue  # settle and beat after each batch
         # Nothing ready: ours wait for their quiet period, their backoff after a failure Spotler
         # called transient (Spotler down), or another worker pushes them right now.
         retry_at = _next_try(waiting.values())

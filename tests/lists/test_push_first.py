@@ -58,6 +58,7 @@ def test_a_contact_not_yet_in_spotler_is_pushed_first_and_then_named_in_the_list
     api, lists_sandbox
 ):
     ids = contacts_in_spotler(lists_sandbox, 2)
+    new_in_ledger("OTHER-1")  # an older change in the outbox, not of the list
     new_in_ledger("NEW-1")
     assert not spotler_has(lists_sandbox, "NEW-1")
 
@@ -77,6 +78,8 @@ def test_a_contact_not_yet_in_spotler_is_pushed_first_and_then_named_in_the_list
     assert contact.sync_status == SyncStatus.SYNCED and contact.synced_at is not None
     assert OutboxEntry.objects.get(contact=contact).status == OutboxStatus.DONE
     assert SyncRun.objects.filter(kind="push", sent=1).exists()
+    # The list's own contacts go first: the rest of the outbox is left to the push task.
+    assert Contact.objects.get(external_id="OTHER-1").sync_status == SyncStatus.PENDING
 
 
 def test_a_contact_whose_push_spotler_refuses_is_left_out_counted_and_the_rest_complete(
