@@ -12,6 +12,7 @@ claim: each touch is conditional on the value it wrote last, so a worker that wa
 not dead, finds the list taken over and stops instead of sending beside the new one.
 """
 
+import contextlib
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -77,6 +78,13 @@ def send_list(
         return _push_then_send(claim, client=client, push_wait_seconds=push_wait_seconds)
     except TakenOver:
         return f"list {list_pk} was taken over by another worker; this one stopped"
+    except Exception as error:
+        # A bug, or the database gone: say so on the list (resumable) rather than leave it
+        # sending until the schedule picks it up, again and again.
+        # If even that fails, the schedule picks the list up once its heartbeat is old.
+        with contextlib.suppress(Exception):
+            claim.finish(TempListState.FAILED, error=f"Stopped by an error: {error!r}")
+        raise
 
 
 def _push_then_send(
