@@ -156,9 +156,12 @@ def _waiting_error(outcome: push_first.PushFirst) -> str:
         else "they are tried again shortly"
     )
     words = f" Spotler said: {outcome.reason}" if outcome.reason else ""
+    many = outcome.waiting != 1
+    who = f"{outcome.waiting} contacts of the list are" if many else "1 contact of the list is"
+    when = when if many else when.replace("they are", "it is")
     return (
-        f"{outcome.waiting} contacts of the list are not in Spotler yet, and the list can only "
-        f"name contacts Spotler has; {when}. Resume the list once they are pushed.{words}"
+        f"{who} not in Spotler yet, and a list can only name contacts Spotler has; {when}. "
+        f"Resume the list once {'they are' if many else 'it is'} pushed.{words}"
     )
 
 

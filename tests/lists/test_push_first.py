@@ -126,7 +126,8 @@ def test_while_spotler_cannot_take_them_the_list_fails_with_spotlers_words_and_r
     made.refresh_from_db()
     assert made.state == TempListState.FAILED, answer
     assert (made.sent, made.to_push, made.total) == (0, 1, 3)
-    assert "1 contacts of the list are not in Spotler yet" in made.error
+    assert "1 contact of the list is not in Spotler yet" in made.error
+    assert "it is tried again from" in made.error
     assert "Spotler said" in made.error and "503" in made.error
     assert made.can_resume
     assert in_sandbox(lists_sandbox, made.spotler_id) == []  # nothing named it meanwhile
