@@ -65,9 +65,10 @@ class ListIn(Schema):
         ...,
         description=(
             f"The contacts of the list, as external ids: at most {MAX_IDS:,}; an id named "
-            "twice counts once. Contacts not yet in Spotler, inactive, anonymized, or with every "
-            "permission off are left out (counted by reason); ids the ledger does not know are "
-            "answered in `unknown_ids`."
+            "twice counts once. Contacts inactive, anonymized, with every permission off, or "
+            "whose push to Spotler failed are left out (counted by reason); contacts not yet in "
+            "Spotler are pushed first; ids the ledger does not know are answered in "
+            "`unknown_ids`."
         ),
         json_schema_extra={"maxItems": MAX_IDS, "examples": [["C1001", "C1002"]]},
     )
@@ -100,6 +101,16 @@ class ListIn(Schema):
 class ListCountsOut(Schema):
     total: int = Field(..., description="Contacts in the list once it is complete.")
     sent: int = Field(..., description="Contacts added in Spotler so far.")
+    to_push: int = Field(
+        ...,
+        description=(
+            "Contacts of the list not yet in Spotler, waiting to be pushed before the list "
+            "names them (state `pushing`)."
+        ),
+    )
+    pushed_first: int = Field(
+        ..., description="Contacts that were pushed to Spotler first, for this list."
+    )
     left_out: dict[str, int] = Field(
         ..., description="Contacts named but left out, by reason: " + ", ".join(LEFT_OUT_REASONS)
     )
@@ -113,8 +124,9 @@ class ListOut(Schema):
     state: str = Field(
         ...,
         description=(
-            "draft, sending, complete, failed (Spotler's reason in `error`; resumed from the "
-            "lists page), deleting, delete_pending_in_use (retried while a mailing uses it), "
+            "draft, pushing (contacts not yet in Spotler are pushed first), sending, complete, "
+            "failed (Spotler's reason in `error`; resumed from the lists page), deleting, "
+            "delete_pending_in_use (retried while a mailing uses it), "
             f"deleted; `{OTHER_SYSTEM}` for another system's list."
         ),
     )
@@ -192,6 +204,8 @@ def our_list(found: TempList, *, full: bool = False) -> dict[str, Any]:
         "counts": {
             "total": found.total,
             "sent": found.sent,
+            "to_push": found.to_push,
+            "pushed_first": found.pushed_first,
             "left_out": {reason: found.left_out.get(reason, 0) for reason in LEFT_OUT_REASONS},
             "unknown_ids": len(found.unknown_ids),
         },
@@ -256,9 +270,11 @@ def build_router(*, read: HttpBearer, write: HttpBearer) -> Router:
     def post_list(request: HttpRequest, payload: ListIn) -> Status:
         """Make a temporary list of the contacts named and send them to Spotler on the queue.
 
-        Answers at once with the counts: `state` goes draft → sending → complete (follow it with
-        GET). Refused with 409 `list_budget_exhausted` when every slot of the budget is taken
-        (the detail names our oldest lists), 409 `list_name_taken` for a name in use.
+        Answers at once with the counts: `state` goes draft → pushing (contacts not yet in
+        Spotler, `counts.to_push`, are pushed first) → sending → complete (follow it with GET).
+        A contact whose push Spotler refuses is left out (`left_out.push_failed`). Refused with
+        409 `list_budget_exhausted` when every slot of the budget is taken (the detail names
+        our oldest lists), 409 `list_name_taken` for a name in use.
         """
         if payload.expires_at is not None:
             problem = moment_range_problem(payload.expires_at, name="expires_at")
@@ -281,6 +297,7 @@ def build_router(*, read: HttpBearer, write: HttpBearer) -> Router:
                 named_ids=list(dict.fromkeys(payload.external_ids)),
                 created_via="api",
                 expires_at=payload.expires_at,
+                to_push=selection.not_in_spotler,
                 client=api_client(),
             )
         except budget.BudgetExhausted as full:

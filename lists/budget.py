@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 import spotler
-from lists import tasks
+from lists import push_first, tasks
 from lists.models import LIST_ID_PREFIX, ListBudget, TempList, TempListState
 from sync.spotler_connection import spotler_client
 
@@ -109,6 +109,7 @@ def create_list(
     created_by: AbstractBaseUser | None = None,
     created_via: str = "dashboard",
     expires_at: datetime | None = None,
+    to_push: int | None = None,
     client: spotler.SpotlerClient | None = None,
 ) -> TempList:
     """Take a slot of the budget, make the (empty) list in Spotler, and queue the sending of
@@ -116,7 +117,8 @@ def create_list(
     refusal of Spotler's. Nothing is kept of a refused list, here or in Spotler.
 
     `named_ids` are the ids the list was named by (a refresh selects from them again);
-    `replaces` is the list a refresh replaces (lists/refresh.py)."""
+    `replaces` is the list a refresh replaces (lists/refresh.py); `to_push`: how many of the
+    contacts Spotler does not have yet (the selection's count; counted here when not given)."""
     name = (name or "").strip()
     if not name:
         raise ListRefused("Give the list a name.")
@@ -124,6 +126,8 @@ def create_list(
         raise ListRefused(f"A list name has at most {MAX_NAME_LENGTH} characters.")
     if expires_at is None:
         expires_at = timezone.now() + timedelta(days=settings.LISTS_DEFAULT_EXPIRY_DAYS)
+    if to_push is None:
+        to_push = push_first.count_missing(list(contact_ids))
     client = client or spotler_client()
     _ensure_budget_row()
     with transaction.atomic():
@@ -143,6 +147,7 @@ def create_list(
             created_via=created_via,
             expires_at=expires_at,
             contact_ids=list(contact_ids),
+            to_push=to_push,
             left_out=left_out or {},
             unknown_ids=unknown_ids or [],
             filters=filters or {},

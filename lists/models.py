@@ -75,6 +75,11 @@ class TempList(models.Model):
     # in Spotler (sending resumes there after a failure).
     contact_ids = models.JSONField(default=list, blank=True)
     checkpoint = models.PositiveIntegerField(default=0)
+    # Contacts of the selection Spotler did not have yet: `to_push` of them still wait to be
+    # pushed (the worker counts them down), `pushed_first` were pushed before the list named
+    # them. Those whose push Spotler refused for good are left out ("push_failed").
+    to_push = models.PositiveIntegerField(default=0)
+    pushed_first = models.PositiveIntegerField(default=0)
     # Contacts of the selection left out, per reason ({"inactive": 3, ...}), and ids the
     # linked system named that the ledger does not know.
     left_out = models.JSONField(default=dict, blank=True)
@@ -129,6 +134,11 @@ class TempList(models.Model):
     @property
     def left_out_total(self) -> int:
         return sum(self.left_out.values())
+
+    @property
+    def push_failed(self) -> int:
+        """Contacts left out because Spotler refused their push."""
+        return self.left_out.get("push_failed", 0)
 
     @property
     def can_delete(self) -> bool:

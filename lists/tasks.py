@@ -18,10 +18,15 @@ def delete_list(list_pk: int) -> str:
 
 
 def expire_temporary_lists() -> str:
-    """Scheduled: deletes expired lists, retries deletes Spotler refused ("in use")."""
-    from lists import lifecycle
+    """Scheduled: deletes expired lists, retries deletes Spotler refused ("in use"), and
+    queues again the lists whose worker stopped while pushing or sending."""
+    from lists import lifecycle, send
 
-    return lifecycle.expire_temporary_lists()
+    recovered = send.recover_stalled_lists()
+    summary = lifecycle.expire_temporary_lists()
+    if recovered:
+        summary += "; " + "; ".join(recovered)
+    return summary
 
 
 def queue_send(list_pk: int) -> None:

@@ -119,7 +119,9 @@ def _create(request, source, filters, selection, unknown, *, from_file: bool) ->
 @role_required("manage_lists")
 def list_detail(request: HttpRequest, pk: int) -> HttpResponse:
     found = get_object_or_404(TempList, pk=pk)
-    left_out = [(LEFT_OUT_REASONS.get(r, r), n) for r, n in found.left_out.items() if n]
+    left_out = [
+        (_in_a_sentence(LEFT_OUT_REASONS.get(r, r)), n) for r, n in found.left_out.items() if n
+    ]
     return render(request, "lists/templist_detail.html", {"list": found, "left_out": left_out})
 
 
@@ -197,3 +199,9 @@ def _end_of_day(text: str) -> datetime | None:
     except ValueError:
         return None
     return timezone.make_aware(datetime.combine(day, time(23, 59)))
+
+
+def _in_a_sentence(label: str) -> str:
+    """A reason's label within a sentence: "Could not be pushed to Spotler" → "could not be
+    pushed to Spotler" (a name keeps its capital)."""
+    return label[:1].lower() + label[1:]

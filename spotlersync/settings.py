@@ -210,6 +210,12 @@ SPOTLER_TEMPLIST_LIMIT = env.int("SPOTLER_TEMPLIST_LIMIT", default=30)
 # a delete Spotler refuses with "Temporary list in use" is tried again after this many minutes.
 LISTS_DEFAULT_EXPIRY_DAYS = env.int("LISTS_DEFAULT_EXPIRY_DAYS", default=30)
 LISTS_IN_USE_RETRY_MINUTES = env.int("LISTS_IN_USE_RETRY_MINUTES", default=15)
+# A list pushing or sending whose worker gave no sign of life for this many minutes was left
+# by a worker that died: the "Expire temporary lists" schedule queues it again (from its
+# checkpoint). Contacts of a list not yet in Spotler are pushed first; while Spotler cannot
+# take them the list waits at most this many seconds, then fails with Spotler's words.
+LISTS_STALE_MINUTES = env.int("LISTS_STALE_MINUTES", default=5)
+LISTS_PUSH_WAIT_SECONDS = env.int("LISTS_PUSH_WAIT_SECONDS", default=120)
 # Seconds the client waits for Spotler's answer to a call before counting it as failed (and
 # retrying it, as any transient failure).
 SPOTLER_READ_TIMEOUT = env.float("SPOTLER_READ_TIMEOUT", default=30)

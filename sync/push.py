@@ -38,9 +38,11 @@ def push_one_batch(
     limit: int = 500,
     client: spotler.SpotlerClient | None = None,
     trigger: str = SyncRunTrigger.LIVE,
+    only: list[int] | None = None,
 ) -> SyncRun | None:
-    """Claim up to `limit` contacts with pending changes and push each once; None if idle."""
-    token, contact_ids = claim_contacts(limit=limit)
+    """Claim up to `limit` contacts with pending changes and push each once; None if idle.
+    `only`: of these contacts alone (lists/push_first.py pushes a list's contacts first)."""
+    token, contact_ids = claim_contacts(limit=limit, only=only)
     if not contact_ids:
         return None
     now = timezone.now()

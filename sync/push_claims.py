@@ -36,8 +36,9 @@ class PushOutcome:
     answered_at: datetime = field(default_factory=timezone.now)
 
 
-def claim_contacts(*, limit: int) -> tuple[str, list[int]]:
+def claim_contacts(*, limit: int, only: list[int] | None = None) -> tuple[str, list[int]]:
     """Take the oldest ready contacts no other worker holds; (claim token, contact ids).
+    `only`: of these contacts alone (a temporary list pushes its own contacts first).
 
     A contact claimed less than SYNC_PUSH_QUIET_SECONDS ago is held back until that long after
     its claim (the push task waits for it: `wait_for_held_contacts`), so edits that keep coming
@@ -50,6 +51,8 @@ def claim_contacts(*, limit: int) -> tuple[str, list[int]]:
     ready = OutboxEntry.objects.pending().filter(
         Q(not_before__isnull=True) | Q(not_before__lte=now)
     )
+    if only is not None:
+        ready = ready.filter(contact_id__in=only)
     candidates = list(
         dict.fromkeys(ready.order_by("id").values_list("contact_id", flat=True)[: limit * 4])
     )[:limit]

@@ -68,7 +68,8 @@ def scheduled_jobs() -> list[ScheduledJob]:
             minutes=5,
             description=(
                 "Deletes our temporary lists past their end date, and retries deletes Spotler "
-                "refused while a list was in use, so the budget of lists frees itself."
+                "refused while a list was in use, so the budget of lists frees itself; queues "
+                "again a list whose worker stopped while sending it (LISTS_STALE_MINUTES)."
             ),
         ),
         ScheduledJob(

@@ -194,6 +194,34 @@ def test_every_state_of_the_lists_pages_fits_at_1280_and_1440(
     expect(page.get_by_test_id("list-left-out")).to_have_text("nobody")
     look_at(page, "in-use")
 
+    pushing = our_list(
+        spotler_client, "Guests of the autumn fair", contact_ids=ids[:30],
+        state=TempListState.PUSHING, to_push=12,
+    )  # fmt: skip
+    page.goto(f"{live_server.url}/lists/{pushing.pk}/")
+    expect(page.get_by_test_id("list-state")).to_have_text(
+        "Pushing contacts to Spotler first: 0 of 30 contacts sent."
+    )
+    expect(page.get_by_test_id("list-pushing")).to_contain_text(
+        "Pushing 12 contacts to Spotler first"
+    )
+    look_at(page, "pushing")
+    # Its worker pushes them and one is refused: the page follows without a reload.
+    TempList.objects.filter(pk=pushing.pk).update(
+        state=TempListState.COMPLETE, contact_ids=ids[:29], checkpoint=29, to_push=0,
+        pushed_first=11, left_out={"push_failed": 1},
+    )  # fmt: skip
+    expect(page.get_by_test_id("list-state")).to_have_text("Complete: 29 of 29 contacts sent.")
+    expect(page.get_by_test_id("list-pushed-first")).to_have_text(
+        "11 contacts were pushed to Spotler first."
+    )
+    expect(page.get_by_test_id("list-push-failed")).to_contain_text(
+        "1 contact could not be pushed to Spotler and is left out"
+    )
+    page.reload()
+    expect(page.get_by_test_id("list-left-out")).to_have_text("1 could not be pushed to spotler")
+    look_at(page, "pushed-first")
+
     for n in range(12):
         external_id = f"NL-{n:03d}-amelia.williams.{1990 + n}"
         ledger_has([external_id], language="nl")

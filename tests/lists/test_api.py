@@ -53,14 +53,16 @@ def test_a_list_is_made_with_its_counts_and_sent_on_the_queue(api, lists_sandbox
     assert body["id"].startswith("spotlersync-")
     assert (body["name"], body["ours"], body["state"]) == ("Event guests", True, "draft")
     assert body["counts"] == {
-        "total": 3,
+        "total": 4,
         "sent": 0,
+        "to_push": 1,  # NEW-1: not in Spotler yet, pushed before the list names it
+        "pushed_first": 0,
         "left_out": {
             "erased": 0,
             "anonymized": 0,
             "inactive": 1,
             "permissions_off": 0,
-            "not_in_spotler": 1,
+            "push_failed": 0,
         },
         "unknown_ids": 1,
     }
@@ -69,8 +71,10 @@ def test_a_list_is_made_with_its_counts_and_sent_on_the_queue(api, lists_sandbox
 
     run_queued()
     done = api.get(f"lists/{body['id']}").json()
-    assert (done["state"], done["counts"]["sent"]) == ("complete", 3)
-    assert in_sandbox(lists_sandbox, body["id"])["contacts"] == ids
+    assert (done["state"], done["counts"]["sent"]) == ("complete", 4)
+    assert (done["counts"]["to_push"], done["counts"]["pushed_first"]) == (0, 1)
+    assert in_sandbox(lists_sandbox, body["id"])["contacts"] == [*ids, "NEW-1"]
+    assert lists_sandbox.contact("NEW-1")["properties"]["email"] == "new-1@example.nl"
 
 
 def test_the_budget_lists_every_systems_lists_and_marks_theirs(api, read_api, lists_sandbox):
