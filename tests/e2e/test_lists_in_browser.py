@@ -219,7 +219,7 @@ def test_every_state_of_the_lists_pages_fits_at_1280_and_1440(
         "1 contact could not be pushed to Spotler and is left out"
     )
     page.reload()
-    expect(page.get_by_test_id("list-left-out")).to_have_text("1 could not be pushed to spotler")
+    expect(page.get_by_test_id("list-left-out")).to_have_text("1 could not be pushed to Spotler")
     look_at(page, "pushed-first")
 
     for n in range(12):

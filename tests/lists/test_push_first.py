@@ -109,7 +109,7 @@ def test_a_contact_whose_push_spotler_refuses_is_left_out_counted_and_the_rest_c
     page = admin_client.get(f"/lists/{found.pk}/").content.decode()
     assert "1 contact could not be pushed to Spotler and is left out" in page
     assert "1 contact was pushed to Spotler first" in page
-    assert "1 could not be pushed to spotler" in page  # the left-out line
+    assert "1 could not be pushed to Spotler" in page  # the left-out line
 
 
 def test_while_spotler_cannot_take_them_the_list_fails_with_spotlers_words_and_resumes(

@@ -87,6 +87,7 @@ ACCESS = {
     "lists:list-detail": ("get", row(LOGIN, DENIED, 404, DENIED, 404)),
     "lists:list-progress": ("get", row(LOGIN, DENIED, 404, DENIED, 404)),
     "lists:list-resume": ("post", row(LOGIN, DENIED, 404, DENIED, 404)),
+    "lists:list-refresh": ("post", row(LOGIN, DENIED, 404, DENIED, 404)),
     "admin:lists_templist_changelist": ("get", row(LOGIN, LOGIN, LOGIN, LOGIN, OK)),
     "api:api-root": ("get", row(404, 404, 404, 404, 404)),
     # Also opened by an API token of either scope (tests/contacts/test_api_docs.py).
@@ -99,6 +100,7 @@ ACCESS = {
     "api:changes": ("get", row(*[NO_TOKEN] * 5)),
     "api:lists": ("get", row(*[NO_TOKEN] * 5)),
     "api:list": ("get", row(*[NO_TOKEN] * 5)),
+    "api:list-refresh": ("post", row(*[NO_TOKEN] * 5)),
 }
 
 # Arguments for the URLs that need them.
@@ -109,6 +111,7 @@ URL_KWARGS = {
     "lists:list-detail": {"pk": 1},
     "lists:list-progress": {"pk": 1},
     "lists:list-resume": {"pk": 1},
+    "lists:list-refresh": {"pk": 1},
     "sync:run-progress": {"pk": 1},
     "sync:run-cancel": {"pk": 1},
     "mapping:mapping-restore": {"number": 99},
@@ -124,6 +127,7 @@ URL_KWARGS = {
     "bounces:followup-act": {"pk": 1, "action": "start"},
     "api:contact-inactivate": {"external_id": "C1"},
     "api:list": {"list_id": "spotlersync-0123456789ab"},
+    "api:list-refresh": {"list_id": "spotlersync-0123456789ab"},
 }
 
 
