@@ -7,7 +7,7 @@ which the ledger does not hold, can be shown and named too.
 """
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from django.utils import timezone
@@ -22,7 +22,7 @@ from contacts.api_schemas import ERRORS, NO_CONTROL_CHARACTERS, ErrorOut, read_d
 from contacts.models import EXTERNAL_ID_PATTERN
 from lists import budget, lifecycle, refresh
 from lists.models import LIST_ID_PREFIX, TempList
-from lists.selection import LEFT_OUT_REASONS, select_ids
+from lists.selection import INCLUDABLE, LEFT_OUT_REASONS, select_ids
 from spotlersync.moments import EARLIEST_YEAR, LATEST_YEAR, YEAR_PATTERN, moment_range_problem
 from sync.ratelimit import RateLimiter
 
@@ -78,6 +78,15 @@ class ListIn(Schema):
             "When the list is deleted from Spotler, ISO 8601 with its offset, in the future; "
             "by default in the number of days LISTS_DEFAULT_EXPIRY_DAYS says (30)."
         ),
+    )
+    include: list[Literal[tuple(INCLUDABLE)]] = Field(  # type: ignore[valid-type]
+        default_factory=list,
+        description=(
+            "Groups left out by default that this list includes on purpose: "
+            + "; ".join(f"`{group}`: {words}" for group, words in INCLUDABLE.items())
+            + ". Erased and anonymized contacts and those Spotler refused are always left out."
+        ),
+        json_schema_extra={"examples": [["inactive"]]},
     )
 
     @field_validator("name")
@@ -287,7 +296,8 @@ def build_router(*, read: HttpBearer, write: HttpBearer) -> Router:
                     "Correct `expires_at` and send again; `fields` says what is wrong.",
                     fields={"expires_at": problem},
                 )
-        selection, unknown = select_ids(payload.external_ids)
+        include = tuple(dict.fromkeys(payload.include))
+        selection, unknown = select_ids(payload.external_ids, include=include)
         try:
             made = budget.create_list(
                 name=payload.name,
@@ -295,6 +305,7 @@ def build_router(*, read: HttpBearer, write: HttpBearer) -> Router:
                 left_out=selection.left_out,
                 unknown_ids=unknown,
                 named_ids=list(dict.fromkeys(payload.external_ids)),
+                filters={"include": list(include)} if include else {},
                 created_via="api",
                 expires_at=payload.expires_at,
                 to_push=selection.not_in_spotler,

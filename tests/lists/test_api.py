@@ -283,3 +283,24 @@ def test_two_api_calls_taking_the_last_slot_get_one_list_and_one_409(api, lists_
     assert refusal["detail"].startswith("All 2 temporary lists of the Spotler account are in use")
     assert TempList.objects.count() == 1
     assert len(lists_sandbox.state()["templists"]) == 2
+
+
+def test_a_list_includes_inactive_contacts_when_asked_and_refuses_a_group_it_may_not(
+    api, lists_sandbox
+):
+    ids = contacts_in_spotler(lists_sandbox, 2)
+    Contact.objects.filter(external_id=ids[1]).update(inactivated_at=timezone.now())
+
+    left = api.post("lists", {"name": "Service notice", "external_ids": ids})
+    assert left.json()["counts"]["left_out"]["inactive"] == 1
+    included = api.post(
+        "lists", {"name": "Service notice 2", "external_ids": ids, "include": ["inactive"]}
+    )
+    assert included.status_code == 202, included.json()
+    assert included.json()["counts"]["total"] == 2
+    assert included.json()["counts"]["left_out"]["inactive"] == 0
+    assert TempList.objects.get(name="Service notice 2").filters == {"include": ["inactive"]}
+
+    refused = api.post("lists", {"name": "X", "external_ids": ids, "include": ["erased"]})
+    assert refused.status_code == 422
+    assert "include.0" in refused.json()["fields"]
