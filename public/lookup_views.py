@@ -36,7 +36,8 @@ def lookup_page(request: HttpRequest, slug: str) -> HttpResponse:
         if limited is not None:
             context.update(state="limited", retry_after=limited.retry_after)
             response = render(request, TEMPLATE, context, status=429)
-            response.headers.update(throttle.retry_headers(limited))
+            for name, value in throttle.retry_headers(limited).items():
+                response[name] = value
             return _framable(response)
         context["state"], context["found"], status = _look_up(page, request.POST.get("code", ""))
     return _framable(render(request, TEMPLATE, context, status=status))
