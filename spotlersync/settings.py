@@ -306,6 +306,10 @@ SILENCED_SYSTEM_CHECKS = [
 PUBLIC_SUBSCRIBE_RATE_PER_ADDRESS = env.str("PUBLIC_SUBSCRIBE_RATE_PER_ADDRESS", default="20/m")
 PUBLIC_SUBSCRIBE_RATE_PER_EMAIL = env.str("PUBLIC_SUBSCRIBE_RATE_PER_EMAIL", default="3/h")
 PUBLIC_LOOKUP_RATE_PER_ADDRESS = env.str("PUBLIC_LOOKUP_RATE_PER_ADDRESS", default="10/m")
+# Origins whose pages may frame the lookup pages (e.g. https://shop.example); empty: none may.
+PUBLIC_LOOKUP_FRAME_ANCESTORS = [
+    o.strip() for o in env.list("PUBLIC_LOOKUP_FRAME_ANCESTORS", default=[]) if o.strip()
+]
 RATELIMIT_USE_CACHE = "default"
 
 # --- Login lockout and security headers (README: "Login lockout", "Security headers") ---------

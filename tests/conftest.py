@@ -26,7 +26,11 @@ PERSONAS = {
 
 def ensure_roles() -> None:
     if Group.objects.filter(name__in=PERSONAS.values()).count() < len(PERSONAS):
+        # A flushed database (transactional tests) has no groups: the migrations that made
+        # them, and gave them the later permissions, run again.
         importlib.import_module("spotlersync.migrations.0002_roles").create_roles(apps, None)
+        public = importlib.import_module("spotlersync.migrations.0004_public_pages_roles")
+        public.add_permissions(apps, None)
 
 
 def make_user(username: str, *, role: str | None = None) -> User:

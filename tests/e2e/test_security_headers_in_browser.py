@@ -11,6 +11,7 @@ from contacts.ingest import upsert_contact
 from spotlersync.roles import Role
 from sync.models import SyncRun, SyncRunKind, SyncRunStatus, SyncRunTrigger
 from tests.conftest import PASSWORD, make_user, transactional
+from tests.public.lookup_helpers import make_lookup_page
 
 # Records every CSP violation in the page, whichever frame or moment it happens in.
 WATCH_VIOLATIONS = """
@@ -110,6 +111,11 @@ def test_an_admin_uses_every_page_under_the_policy(live_server, watched, log_in,
     visit(page, live_server, "/sync/health/", "Sync health")
     visit(page, live_server, "/queue/", "Queue")
     visit(page, live_server, "/imports/", "Import customers from a CSV file")
+    visit(page, live_server, "/search/", "Search Spotler")
+    visit(page, live_server, "/lookup-pages/", "Lookup pages")
+    visit(page, live_server, "/lookup-pages/new/", "New lookup page")
+    make_lookup_page()
+    visit(page, live_server, "/lookup/offer/", "Your personal offer")
 
     visit(page, live_server, "/api-tokens/", "API tokens")
     page.get_by_role("button", name="New token").click()

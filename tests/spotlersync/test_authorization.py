@@ -89,6 +89,14 @@ ACCESS = {
     "lists:list-resume": ("post", row(LOGIN, DENIED, 404, DENIED, 404)),
     "lists:list-refresh": ("post", row(LOGIN, DENIED, 404, DENIED, 404)),
     "admin:lists_templist_changelist": ("get", row(LOGIN, LOGIN, LOGIN, LOGIN, OK)),
+    # Lookup pages: Admins configure them; no page 1 exists, so an Admin gets past the role
+    # check to the lookup. The public page is open to all; no page "offer" exists: 404.
+    "public:lookup-page-list": ("get", row(LOGIN, DENIED, DENIED, DENIED, OK)),
+    "public:lookup-page-create": ("get", row(LOGIN, DENIED, DENIED, DENIED, OK)),
+    "public:lookup-page-edit": ("get", row(LOGIN, DENIED, DENIED, DENIED, 404)),
+    "public:lookup-page": ("get", row(404, 404, 404, 404, 404)),
+    # Searching Spotler itself: Marketers and Admins (no conditions given: no call to Spotler).
+    "public:search-spotler": ("get", row(LOGIN, DENIED, OK, DENIED, OK)),
     "api:api-root": ("get", row(404, 404, 404, 404, 404)),
     # Also opened by an API token of either scope (tests/contacts/test_api_docs.py).
     "api:openapi-json": ("get", row(LOGIN, DENIED, OK, OK, OK)),
@@ -128,6 +136,8 @@ URL_KWARGS = {
     "api:contact-inactivate": {"external_id": "C1"},
     "api:list": {"list_id": "spotlersync-0123456789ab"},
     "api:list-refresh": {"list_id": "spotlersync-0123456789ab"},
+    "public:lookup-page-edit": {"pk": 1},
+    "public:lookup-page": {"slug": "offer"},
 }
 
 
