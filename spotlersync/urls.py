@@ -24,6 +24,8 @@ urlpatterns = [
     path("sync/", include("sync.urls")),
     path("bounces/", include("bounces.urls")),
     path("lists/", include("lists.urls")),
+    # Subscribe forms and lookup pages: public pages and the Admins' pages that configure them.
+    path("", include("public.urls")),
     path("admin/", admin.site.urls),
 ]
 
