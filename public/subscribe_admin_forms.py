@@ -79,9 +79,13 @@ class SubscribeFormForm(forms.ModelForm):
             label = forms.CharField(
                 required=False, max_length=100, initial=was.get("label") or prop.description,
                 label=f"Label of {prop.name}",
+                widget=forms.TextInput(attrs={"aria-label": f"Label of {prop.name}"}),
             )  # fmt: skip
             required = forms.BooleanField(
-                required=False, initial=bool(was.get("required")), label=f"{prop.name} required"
+                required=False,
+                initial=bool(was.get("required")),
+                label=f"{prop.name} required",
+                widget=forms.CheckboxInput(attrs={"aria-label": f"{prop.name} required"}),
             )
             self.fields[f"ask_{prop.name}"] = ask
             self.fields[f"label_{prop.name}"] = label
