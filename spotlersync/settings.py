@@ -311,6 +311,11 @@ PUBLIC_LOOKUP_FRAME_ANCESTORS = [
     o.strip() for o in env.list("PUBLIC_LOOKUP_FRAME_ANCESTORS", default=[]) if o.strip()
 ]
 RATELIMIT_USE_CACHE = "default"
+# A subscription is tried at Spotler within the visitor's request (this many seconds at most,
+# one try, only when the shared rate limit has a slot at once); otherwise it is queued and the
+# queue sends it. False: always queue (e.g. to take a flood of sign-ups calmly).
+PUBLIC_SUBSCRIBE_TRY_AT_ONCE = env.bool("PUBLIC_SUBSCRIBE_TRY_AT_ONCE", default=True)
+PUBLIC_SUBSCRIBE_TIMEOUT_SECONDS = env.float("PUBLIC_SUBSCRIBE_TIMEOUT_SECONDS", default=3.0)
 
 # --- Login lockout and security headers (README: "Login lockout", "Security headers") ---------
 # django-axes records failed logins in the database (no Redis needed) and refuses a login for a

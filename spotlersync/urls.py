@@ -24,7 +24,8 @@ urlpatterns = [
     path("sync/", include("sync.urls")),
     path("bounces/", include("bounces.urls")),
     path("lists/", include("lists.urls")),
-    # Public pages (/lookup/<slug>/) and their configuration; the staff search of Spotler.
+    # Subscribe forms and lookup pages (public, and the Admins' pages that configure them);
+    # the staff search of Spotler.
     path("", include("public.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -3,6 +3,7 @@ from django.shortcuts import render
 
 from contacts.models import Contact
 from mapping.stored_catalogue import mapping_drift
+from public.subscribe_counts import daily_counts
 from spotlersync.queue_status import read_queue_status
 from spotlersync.roles import role_required
 from sync.models import SyncRun, SyncRunTrigger
@@ -21,6 +22,8 @@ def home(request: HttpRequest) -> HttpResponse:
         .filter(trigger__in=[SyncRunTrigger.DASHBOARD, SyncRunTrigger.COMMAND])
         .order_by("-id")[:5],
     }
+    if request.user.has_perm("spotlersync.search_spotler"):  # Marketers and Admins
+        context["subscriptions"] = daily_counts(days=7)
     return render(request, "spotlersync/home.html", context)
 
 

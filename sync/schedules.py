@@ -73,6 +73,15 @@ def scheduled_jobs() -> list[ScheduledJob]:
             ),
         ),
         ScheduledJob(
+            name="Send queued subscriptions",
+            func="public.subscribe_tasks.send_queued_subscriptions",
+            minutes=1,
+            description=(
+                "Sends subscribe-form sign-ups Spotler could not take at once, with backoff; "
+                "a refusal is kept with Spotler's reason on the form's page."
+            ),
+        ),
+        ScheduledJob(
             name="Prune sync history",
             func="sync.tasks.prune_sync_history",
             minutes=24 * 60,

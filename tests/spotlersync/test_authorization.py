@@ -97,6 +97,15 @@ ACCESS = {
     "public:lookup-page": ("get", row(404, 404, 404, 404, 404)),
     # Searching Spotler itself: Marketers and Admins (no conditions given: no call to Spotler).
     "public:search-spotler": ("get", row(LOGIN, DENIED, OK, DENIED, OK)),
+    # Subscribe forms: the public page and endpoint are open to anyone (the newsletter form is
+    # switched off, so 404 for all); only an Admin configures forms (no form 99 exists).
+    "public:subscribe-page": ("get", row(404, 404, 404, 404, 404)),
+    "public:subscribe-json": ("post", row(404, 404, 404, 404, 404)),
+    "public:subscribe-form-list": ("get", row(LOGIN, DENIED, DENIED, DENIED, OK)),
+    "public:subscribe-form-new": ("get", row(LOGIN, DENIED, DENIED, DENIED, OK)),
+    "public:subscribe-form-detail": ("get", row(LOGIN, DENIED, DENIED, DENIED, 404)),
+    "public:subscribe-form-edit": ("get", row(LOGIN, DENIED, DENIED, DENIED, 404)),
+    "public:subscription-retry": ("post", row(LOGIN, DENIED, DENIED, DENIED, 404)),
     "api:api-root": ("get", row(404, 404, 404, 404, 404)),
     # Also opened by an API token of either scope (tests/contacts/test_api_docs.py).
     "api:openapi-json": ("get", row(LOGIN, DENIED, OK, OK, OK)),
@@ -138,6 +147,11 @@ URL_KWARGS = {
     "api:list-refresh": {"list_id": "spotlersync-0123456789ab"},
     "public:lookup-page-edit": {"pk": 1},
     "public:lookup-page": {"slug": "offer"},
+    "public:subscribe-page": {"slug": "newsletter"},
+    "public:subscribe-json": {"slug": "newsletter"},
+    "public:subscribe-form-detail": {"pk": 99},
+    "public:subscribe-form-edit": {"pk": 99},
+    "public:subscription-retry": {"pk": 1},
 }
 
 
