@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 
 from mapping.conversions import ConversionError, is_empty
+from mapping.models import SpotlerProperty
 from mapping.render import PropertyType, converter_for_type
-from mapping.stored_catalogue import catalogue_entries
 from public.models import SubscribeForm
 from spotlersync.email_addresses import email_address_problem
 
@@ -65,19 +65,23 @@ class Submission:
 
 
 def asked_fields(form: SubscribeForm) -> list[AskedField]:
-    catalogue = catalogue_entries() or {}
-    fields = []
-    for extra in form.extra_fields:
-        entry = catalogue.get(extra["property"])
-        fields.append(
-            AskedField(
-                property=extra["property"],
-                label=extra.get("label") or extra["property"],
-                required=bool(extra.get("required")),
-                type=entry.type if entry else PropertyType.STRING,
-            )
+    """The form's extra fields with their types; a property the catalogue does not hold (or
+    before its first refresh) is text. One small query, and none for a form asking nothing."""
+    names = [extra["property"] for extra in form.extra_fields]
+    types = (
+        dict(SpotlerProperty.objects.present().filter(name__in=names).values_list("name", "type"))
+        if names
+        else {}
+    )
+    return [
+        AskedField(
+            property=extra["property"],
+            label=extra.get("label") or extra["property"],
+            required=bool(extra.get("required")),
+            type=types.get(extra["property"], PropertyType.STRING),
         )
-    return fields
+        for extra in form.extra_fields
+    ]
 
 
 def read_submission(form: SubscribeForm, data: Mapping[str, object], *, strict: bool) -> Submission:
