@@ -125,7 +125,7 @@ class Shop:
             _check(requests.post(url, json=body, timeout=10))
         if any(item["name"] == DEMO_LIST_NAME for item in found):
             return
-        german = [e for e, r in self.customers.items() if r["language"] == "de"]
+        german = [e for e, r in self.customers.items() if r["language"].startswith("de")]
         body = {"name": DEMO_LIST_NAME, "external_ids": german[:DEMO_LIST_SIZE]}
         response = self.session.post(f"{self.api_url}/lists", json=body, timeout=60)
         if response.status_code == 409:

@@ -71,6 +71,7 @@ class ListIn(Schema):
             "`unknown_ids`."
         ),
         json_schema_extra={"maxItems": MAX_IDS, "examples": [["C1001", "C1002"]]},
+        min_length=1,
     )
     expires_at: EndMoment | None = Field(
         None,
@@ -283,7 +284,8 @@ def build_router(*, read: HttpBearer, write: HttpBearer) -> Router:
         Spotler, `counts.to_push`, are pushed first) → sending → complete (follow it with GET).
         A contact whose push Spotler refuses is left out (`left_out.push_failed`). Refused with
         409 `list_budget_exhausted` when every slot of the budget is taken (the detail names
-        our oldest lists), 409 `list_name_taken` for a name in use.
+        our oldest lists), 409 `list_name_taken` for a name in use, 422 `empty_selection` when
+        none of the ids named can be in the list (nothing is made: it would take a slot).
         """
         if payload.expires_at is not None:
             problem = moment_range_problem(payload.expires_at, name="expires_at")
@@ -298,6 +300,20 @@ def build_router(*, read: HttpBearer, write: HttpBearer) -> Router:
                 )
         include = tuple(dict.fromkeys(payload.include))
         selection, unknown = select_ids(payload.external_ids, include=include)
+        if not selection.ids:
+            # A list of nobody would take one of the account's few slots for nothing.
+            left = ", ".join(f"{n} {reason}" for reason, n in selection.left_out.items() if n)
+            why = "; ".join(
+                part for part in (f"{len(unknown)} unknown" if unknown else "", left) if part
+            )
+            raise ApiError(
+                422,
+                "empty_selection",
+                "None of the ids named can be in the list"
+                + (f" ({why})" if why else "")
+                + "; nothing was made. Name contacts the ledger holds that may be mailed.",
+                fields={"external_ids": "No contact of these can be sent."},
+            )
         try:
             made = budget.create_list(
                 name=payload.name,

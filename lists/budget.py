@@ -18,6 +18,7 @@ from django.utils import timezone
 import spotler
 from lists import push_first, tasks
 from lists.models import LIST_ID_PREFIX, ListBudget, TempList, TempListState
+from sync.ratelimit import RateLimiter
 from sync.spotler_connection import spotler_client
 
 OLDEST_NAMED = 3
@@ -83,17 +84,48 @@ def read_budget(*, client: spotler.SpotlerClient | None = None) -> Budget:
     return Budget(limit=settings.SPOTLER_TEMPLIST_LIMIT, lists=lists)
 
 
-def exhausted_message(budget: Budget | None = None) -> str:
-    """What to tell someone who cannot make a list: the budget, and our oldest lists."""
-    oldest = TempList.objects.in_spotler().order_by("created_at", "pk")[:OLDEST_NAMED]
-    words = (
-        f"All {settings.SPOTLER_TEMPLIST_LIMIT} temporary lists of the Spotler account are in use"
+def read_budget_for_page() -> tuple[Budget | None, str]:
+    """The budget for a page someone waits for: Spotler asked once, with short timeouts,
+    through the shared rate limiter; the error in words when it cannot be read."""
+    limiter = RateLimiter()
+    client = spotler.client_from_settings(
+        retry=spotler.RetryPolicy(max_retries=0), throttle=limiter.wait, timeout=(2.0, 10.0)
     )
-    if budget is not None:
-        words += f" ({len(budget.ours)} ours, {len(budget.others)} other systems')"
-    names = ", ".join(f"“{t.name}” (made {t.created_at:%Y-%m-%d})" for t in oldest)
+    try:
+        return read_budget(client=client), ""
+    except spotler.SpotlerError as error:
+        return None, f"The lists in Spotler could not be read: {error}"
+    finally:
+        client.close()
+
+
+def exhausted_message(budget: Budget | None = None, *, spotler_refused: bool = False) -> str:
+    """What to tell someone who cannot make a list: the budget, and our oldest lists that a
+    delete would free (not those already being deleted), with their ids for the API."""
+    oldest = (
+        TempList.objects.in_spotler()
+        .exclude(state__in=(TempListState.DELETING, TempListState.DELETE_PENDING_IN_USE))
+        .order_by("created_at", "pk")[:OLDEST_NAMED]
+    )
+    limit = settings.SPOTLER_TEMPLIST_LIMIT
+    if spotler_refused and budget is not None and budget.in_use < limit:
+        words = (
+            f"Spotler refused the list: “Too many temporary lists”. We count {budget.in_use} "
+            f"in use ({len(budget.ours)} ours, {len(budget.others)} other systems'), so the "
+            f"account's limit is lower than the {limit} SPOTLER_TEMPLIST_LIMIT says"
+        )
+    else:
+        words = f"All {limit} temporary lists of the Spotler account are in use"
+        if budget is not None:
+            words += f" ({len(budget.ours)} ours, {len(budget.others)} other systems')"
+    names = ", ".join(
+        f"“{t.name}” ({t.spotler_id}, made {timezone.localtime(t.created_at):%Y-%m-%d %H:%M})"
+        for t in oldest
+    )
     if names:
         return f"{words}. Delete one of ours first; the oldest are {names}."
+    if TempList.objects.in_spotler().exists():
+        return f"{words}. Ours are being deleted already (a mailing may be using them)."
     return f"{words}, none of them ours: another system must delete one of its lists first."
 
 
@@ -136,8 +168,11 @@ def create_list(
         if budget.free <= 0:
             raise BudgetExhausted(exhausted_message(budget))
         if (
-            any(item.name == name for item in budget.lists)
-            or TempList.objects.filter(name=name).exclude(state=TempListState.DELETED).exists()
+            # Two names differing only in case are too alike to pick from in a mailing.
+            any(item.name.casefold() == name.casefold() for item in budget.lists)
+            or TempList.objects.filter(name__iexact=name)
+            .exclude(state=TempListState.DELETED)
+            .exists()
         ):
             raise ListRefused(f"A temporary list named “{name}” exists already; choose another.")
         made = TempList.objects.create(
@@ -158,7 +193,7 @@ def create_list(
             client.create_temporary_list(list_id=made.spotler_id, name=name)
         except spotler.SpotlerError as error:
             if "too many temporary lists" in error.message.lower():
-                raise BudgetExhausted(exhausted_message(budget)) from error
+                raise BudgetExhausted(exhausted_message(budget, spotler_refused=True)) from error
             raise ListRefused(f"Spotler refused the list: {error}") from error
         transaction.on_commit(lambda: tasks.queue_send(made.pk))
     return made

@@ -58,7 +58,8 @@ def read_id_file(upload) -> list[str]:
         shown = "; ".join(problems[:MAX_PROBLEMS_SHOWN])
         more = f" and {len(problems) - MAX_PROBLEMS_SHOWN} more" if len(problems) > 5 else ""
         raise IdFileProblem(
-            f"{len(problems)} lines of “{upload.name}” hold no external id ({shown}{more}). An "
+            f"{_lines(len(problems))} of “{upload.name}” {_hold(len(problems))} no external id "
+            f"({shown}{more}). An "
             f"external id has {ID_RULE}; correct the file and upload it again."
         )
     unique = list(dict.fromkeys(ids))
@@ -70,3 +71,11 @@ def read_id_file(upload) -> list[str]:
             "Split the file and make two lists."
         )
     return unique
+
+
+def _lines(n: int) -> str:
+    return "1 line" if n == 1 else f"{n} lines"
+
+
+def _hold(n: int) -> str:
+    return "holds" if n == 1 else "hold"

@@ -24,6 +24,7 @@ from django.utils import timezone
 from contacts.models import Contact, SyncStatus
 from mapping.conversions import TRUE_WORDS
 from mapping.current import mapping_in_force
+from spotlersync.moments import EARLIEST_YEAR, LATEST_YEAR
 from sync.consent import guard_permissions, shop_consent_changed_at
 from sync.models import SpotlerConsent
 
@@ -98,8 +99,14 @@ class SelectionFilters:
         found = []
         for name in DATE_FILTERS:
             text = getattr(self, name)
-            if text and _day(text) is None:
+            day = _day(text)
+            if text and day is None:
                 found.append(f"{_label(name)}: “{text}” is not a date; write it as YYYY-MM-DD.")
+            elif day and not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+                found.append(
+                    f"{_label(name)}: {text} is out of range; the year must be from "
+                    f"{EARLIEST_YEAR} to {LATEST_YEAR}."
+                )
         for start, end in (
             ("first_purchase_from", "first_purchase_to"),
             ("last_purchase_from", "last_purchase_to"),
@@ -147,7 +154,13 @@ class Selection:
         return self._ids
 
     def left_out_lines(self) -> list[tuple[str, int]]:
-        return [(LEFT_OUT_REASONS[r], n) for r, n in self.left_out.items() if n]
+        return [(in_a_sentence(LEFT_OUT_REASONS[r]), n) for r, n in self.left_out.items() if n]
+
+
+def in_a_sentence(label: str) -> str:
+    """A reason's label within a sentence: "Could not be pushed to Spotler" → "could not be
+    pushed to Spotler" (a name keeps its capital)."""
+    return label[:1].lower() + label[1:]
 
 
 def select_contacts(filters: SelectionFilters) -> Selection:
@@ -362,3 +375,34 @@ def _day(text: str) -> date | None:
 
 def _label(name: str) -> str:
     return name.replace("_", " ").capitalize()
+
+
+def describe(saved: dict, *, named: int = 0) -> list[str]:
+    """What a list was made from, in words: its file or named ids, or its filters; and the
+    groups it includes on purpose."""
+    filters = SelectionFilters.from_dict(saved)
+    if named:
+        source = f"the file “{saved['file']}”" if saved.get("file") else "the linked system's ids"
+        parts = [f"{named} external id{'s' if named != 1 else ''} named in {source}"]
+    else:
+        parts = []
+        for name in ("language", "account_manager", "sync_state", *DATE_FILTERS):
+            value = getattr(filters, name)
+            if value:
+                parts.append(f"{_label(name).lower()} {value}")
+        if filters.source_field:
+            test = OPERATORS.get(filters.operator, filters.operator)
+            value = f" “{filters.value}”" if filters.operator != "empty" else ""
+            parts.append(f"source field {filters.source_field} {test}{value}")
+        if not parts:
+            parts.append("the whole ledger")
+    if filters.include:
+        included = " and ".join(INCLUDED_WORDS.get(g, g) for g in filters.include)
+        parts.append(f"including {included} on purpose")
+    return parts
+
+
+INCLUDED_WORDS = {
+    "inactive": "inactive contacts",
+    "permissions_off": "contacts without a permission",
+}

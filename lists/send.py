@@ -169,7 +169,7 @@ def resume_list(*, list_pk: int) -> bool:
     """Send a failed list's remaining contacts again, from its checkpoint; False when the
     list is not failed (a double click, or someone else resumed it)."""
     resumed = TempList.objects.filter(pk=list_pk, state=TempListState.FAILED).update(
-        state=TempListState.DRAFT, heartbeat_at=timezone.now()
+        state=TempListState.DRAFT, heartbeat_at=timezone.now(), error=""
     )
     if resumed:
         transaction.on_commit(lambda: tasks.queue_send(list_pk))

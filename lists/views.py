@@ -21,12 +21,14 @@ from lists.selection import (
     SelectionFilters,
     SelectionProblem,
     account_managers,
+    describe,
+    in_a_sentence,
     languages,
     select_contacts,
     select_ids,
 )
+from spotlersync.moments import LATEST_YEAR
 from spotlersync.roles import role_required
-from sync.ratelimit import RateLimiter
 
 
 @role_required("manage_lists")
@@ -66,6 +68,7 @@ def list_new(request: HttpRequest) -> HttpResponse:
         "filters": filters, "selection": selection, "problem": problem, "budget": seen,
         "spotler_error": error, "operators": OPERATORS, "states": SyncStatus.choices,
         "name": source.get("name", ""), "includable": INCLUDABLE,
+        "expires_on": source.get("expires_on", ""),
         "languages": languages(), "account_managers": account_managers(),
         "upload": request.session.get(_UPLOAD) if from_file else None,
         "unknown": unknown, "unknown_sample": unknown[:SAMPLE_SIZE],
@@ -103,11 +106,18 @@ _TEXT_FILTERS = [f for f in SelectionFilters.__dataclass_fields__ if f != "inclu
 
 def _create(request, source, filters, selection, unknown, *, from_file: bool) -> TempList | None:
     named = request.session[_UPLOAD]["ids"] if from_file else []
+    saved = filters.as_dict()
+    if from_file:
+        saved["file"] = request.session[_UPLOAD]["name"]
+    expires_at, problem = _end_of_day(source.get("expires_on", ""))
+    if problem:
+        messages.error(request, problem)
+        return None
     try:
         return budget.create_list(
             name=source.get("name", ""), contact_ids=selection.ids, left_out=selection.left_out,
-            unknown_ids=unknown, filters=filters.as_dict(), named_ids=named,
-            created_by=request.user, expires_at=_end_of_day(source.get("expires_on", "")),
+            unknown_ids=unknown, filters=saved, named_ids=named,
+            created_by=request.user, expires_at=expires_at, to_push=selection.not_in_spotler,
         )  # fmt: skip
     except (budget.BudgetExhausted, budget.ListRefused) as refusal:
         messages.error(request, str(refusal))
@@ -120,9 +130,16 @@ def _create(request, source, filters, selection, unknown, *, from_file: bool) ->
 def list_detail(request: HttpRequest, pk: int) -> HttpResponse:
     found = get_object_or_404(TempList, pk=pk)
     left_out = [
-        (_in_a_sentence(LEFT_OUT_REASONS.get(r, r)), n) for r, n in found.left_out.items() if n
+        (in_a_sentence(LEFT_OUT_REASONS.get(r, r)), n) for r, n in found.left_out.items() if n
     ]
-    return render(request, "lists/templist_detail.html", {"list": found, "left_out": left_out})
+    if found.unknown_ids:
+        left_out.append(("not in the ledger", len(found.unknown_ids)))
+    context = {
+        "list": found,
+        "left_out": left_out,
+        "made_from": describe(found.filters, named=len(found.named_ids)),
+    }
+    return render(request, "lists/templist_detail.html", context)
 
 
 @role_required("manage_lists")
@@ -137,6 +154,8 @@ def list_progress(request: HttpRequest, pk: int) -> HttpResponse:
 def list_delete(request: HttpRequest) -> HttpResponse:
     """Delete the ticked lists of ours; an id that is not ours (another system's) is refused."""
     ids = request.POST.getlist("spotler_id")
+    if not ids:
+        messages.error(request, "Tick the lists to delete first.")
     ours = {t.spotler_id: t for t in TempList.objects.filter(spotler_id__in=ids)}
     for spotler_id in ids:
         found = ours.get(spotler_id)
@@ -183,25 +202,20 @@ def list_refresh(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _read_budget() -> tuple[budget.Budget | None, str]:
-    limiter = RateLimiter()
-    client = spotler.client_from_settings(
-        retry=spotler.RetryPolicy(max_retries=0), throttle=limiter.wait, timeout=(2.0, 10.0)
-    )
-    try:
-        return budget.read_budget(client=client), ""
-    except spotler.SpotlerError as error:
-        return None, f"The lists in Spotler could not be read: {error}"
+    return budget.read_budget_for_page()
 
 
-def _end_of_day(text: str) -> datetime | None:
+def _end_of_day(text: str) -> tuple[datetime | None, str]:
+    """The end date's last minute (None: the default end), or what is wrong with it."""
+    if not text.strip():
+        return None, ""
     try:
         day = date.fromisoformat(text.strip())
     except ValueError:
-        return None
-    return timezone.make_aware(datetime.combine(day, time(23, 59)))
-
-
-def _in_a_sentence(label: str) -> str:
-    """A reason's label within a sentence: "Could not be pushed to Spotler" → "could not be
-    pushed to Spotler" (a name keeps its capital)."""
-    return label[:1].lower() + label[1:]
+        return None, f"“{text}” is not a date; write the end date as YYYY-MM-DD."
+    if day.year > LATEST_YEAR:
+        return None, f"The end date must be before the year {LATEST_YEAR + 1}."
+    moment = timezone.make_aware(datetime.combine(day, time(23, 59)))
+    if moment <= timezone.now():
+        return None, f"The end date {day:%Y-%m-%d} has passed; choose a day from today on."
+    return moment, ""

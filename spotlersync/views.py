@@ -1,9 +1,9 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
-from contacts.models import Contact
-from mapping.stored_catalogue import mapping_drift
 from public.subscribe_counts import daily_counts
+from spotlersync import home as figures
 from spotlersync.queue_status import read_queue_status
 from spotlersync.roles import role_required
 from sync.models import SyncRun, SyncRunTrigger
@@ -12,18 +12,32 @@ from sync.schedule_health import read_schedule_health
 
 @role_required("view_dashboard")
 def home(request: HttpRequest) -> HttpResponse:
-    context = {
-        "queue": read_queue_status(),
-        "schedules": read_schedule_health(),
-        "mapping_drift": mapping_drift(),
-        "failed_contacts": Contact.objects.failed().count(),
-        # Manual syncs still going (Syncs page); live pushes and scheduled pulls are left out.
-        "active_runs": SyncRun.objects.unfinished()
-        .filter(trigger__in=[SyncRunTrigger.DASHBOARD, SyncRunTrigger.COMMAND])
-        .order_by("-id")[:5],
-    }
-    if request.user.has_perm("spotlersync.search_spotler"):  # Marketers and Admins
+    """What each role needs first (spotlersync/home.py): follow-ups for those who work bounces;
+    mapping, list budget, push lag and failed contacts for those who run the marketing side;
+    the queue and the manual syncs for Admins."""
+    user = request.user
+    context: dict = {"now": timezone.now()}
+    if user.has_perm("spotlersync.work_bounces"):
+        context["followups"] = figures.followup_work(user)
+    if user.has_perm("spotlersync.edit_mapping"):
+        context["mapping"] = figures.mapping_state()
+        context["push"] = figures.push_state()
+    if user.has_perm("spotlersync.manage_lists"):
+        context["list_budget"] = figures.list_budget_state()
+    if user.has_perm("spotlersync.search_spotler"):  # Marketers and Admins
         context["subscriptions"] = daily_counts(days=7)
+    if user.has_perm("spotlersync.run_syncs"):
+        context["queue"] = read_queue_status()
+        context["schedules"] = read_schedule_health()
+        # Manual syncs still going (Syncs page); live pushes and scheduled pulls are left out.
+        context["active_runs"] = (
+            SyncRun.objects.unfinished()
+            .filter(trigger__in=[SyncRunTrigger.DASHBOARD, SyncRunTrigger.COMMAND])
+            .order_by("-id")[:5]
+        )
+    elif "push" in context:
+        # Not the queue's internals, only whether changes go out at all.
+        context["queue_stopped"] = not read_queue_status().cluster_alive
     return render(request, "spotlersync/home.html", context)
 
 

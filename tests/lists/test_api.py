@@ -17,10 +17,15 @@ from tests.queued_tasks import run_task, take_queued_tasks
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+# A contact in the ledger and in Spotler, for lists whose contacts do not matter.
+ONE = ["C-900"]
+
+
 @pytest.fixture
 def api(client, lists_sandbox, settings) -> ApiClient:
     settings.API_RATE_LIMIT = 0
     take_queued_tasks()
+    contacts_in_spotler(lists_sandbox, 1, start=900)
     return ApiClient(client, make_token(TokenScope.WRITE))
 
 
@@ -79,7 +84,7 @@ def test_a_list_is_made_with_its_counts_and_sent_on_the_queue(api, lists_sandbox
 
 def test_the_budget_lists_every_systems_lists_and_marks_theirs(api, read_api, lists_sandbox):
     (theirs,) = lists_sandbox.control("POST", "templists", {"count": 1})["created"]
-    ours = api.post("lists", {"name": "Ours", "external_ids": []}).json()
+    ours = api.post("lists", {"name": "Ours", "external_ids": ONE}).json()
 
     answer = read_api.get("lists")
 
@@ -91,7 +96,7 @@ def test_the_budget_lists_every_systems_lists_and_marks_theirs(api, read_api, li
     assert by_id[theirs]["counts"] is None
     assert (by_id[ours["id"]]["ours"], by_id[ours["id"]]["name"]) == (True, "Ours")
     assert read_api.get(f"lists/{theirs}").json()["state"] == "other_system"
-    assert read_api.get(f"lists/{ours['id']}").json()["counts"]["total"] == 0
+    assert read_api.get(f"lists/{ours['id']}").json()["counts"]["total"] == 1
 
 
 def test_an_unknown_list_is_404(read_api):
@@ -104,7 +109,7 @@ def test_an_unknown_list_is_404(read_api):
 
 def test_our_list_is_deleted_and_theirs_refused(api, lists_sandbox):
     (theirs,) = lists_sandbox.control("POST", "templists", {"count": 1})["created"]
-    ours = api.post("lists", {"name": "Ours", "external_ids": []}).json()
+    ours = api.post("lists", {"name": "Ours", "external_ids": ONE}).json()
     run_queued()
 
     answer = api.delete(f"lists/{ours['id']}")
@@ -123,7 +128,7 @@ def test_our_list_is_deleted_and_theirs_refused(api, lists_sandbox):
 
 
 def test_a_list_in_use_is_pending_and_deleted_once_free(api, lists_sandbox, settings):
-    ours = api.post("lists", {"name": "In a mailing", "external_ids": []}).json()
+    ours = api.post("lists", {"name": "In a mailing", "external_ids": ONE}).json()
     run_queued()
     lists_sandbox.control("POST", f"templists/{ours['id']}/in-use", {"in_use": True})
 
@@ -143,9 +148,9 @@ def test_a_list_in_use_is_pending_and_deleted_once_free(api, lists_sandbox, sett
 def test_a_used_up_budget_is_409_naming_our_oldest_lists(api, lists_sandbox, settings):
     settings.SPOTLER_TEMPLIST_LIMIT = 2
     lists_sandbox.control("POST", "templists", {"count": 1})
-    api.post("lists", {"name": "Oldest of ours", "external_ids": []})
+    api.post("lists", {"name": "Oldest of ours", "external_ids": ONE})
 
-    answer = api.post("lists", {"name": "One too many", "external_ids": []})
+    answer = api.post("lists", {"name": "One too many", "external_ids": ONE})
 
     assert answer.status_code == 409
     body = answer.json()
@@ -156,9 +161,9 @@ def test_a_used_up_budget_is_409_naming_our_oldest_lists(api, lists_sandbox, set
 
 
 def test_a_name_in_use_is_409(api):
-    assert api.post("lists", {"name": "Guests", "external_ids": []}).status_code == 202
+    assert api.post("lists", {"name": "Guests", "external_ids": ONE}).status_code == 202
 
-    answer = api.post("lists", {"name": "Guests", "external_ids": []})
+    answer = api.post("lists", {"name": "Guests", "external_ids": ONE})
 
     assert answer.status_code == 409
     assert answer.json()["error"] == "list_name_taken"
@@ -168,16 +173,16 @@ def test_a_name_in_use_is_409(api):
 @pytest.mark.parametrize(
     ("body", "field", "words"),
     [
-        ({"name": "", "external_ids": []}, "name", "at least 1 character"),
-        ({"name": "   ", "external_ids": []}, "name", "not only spaces"),
-        ({"external_ids": []}, "name", "required"),
+        ({"name": "", "external_ids": ONE}, "name", "at least 1 character"),
+        ({"name": "   ", "external_ids": ONE}, "name", "not only spaces"),
+        ({"external_ids": ONE}, "name", "required"),
         ({"name": "x", "external_ids": ["C1", "bad id"]}, "external_ids.1", "letters, digits"),
         ({"name": "x", "external_ids": "C1"}, "external_ids", "valid list"),
-        ({"name": "x", "external_ids": [], "expires_at": "3000-01-01T00:00:00Z"},
+        ({"name": "x", "external_ids": ONE, "expires_at": "3000-01-01T00:00:00Z"},
          "expires_at", "between 1900-01-01 and 2999-12-31"),
-        ({"name": "x", "external_ids": [], "expires_at": "2020-01-01T00:00:00Z"},
+        ({"name": "x", "external_ids": ONE, "expires_at": "2020-01-01T00:00:00Z"},
          "expires_at", "in the future"),
-        ({"name": "x", "external_ids": [], "expires_at": "2030-01-01T00:00:00"},
+        ({"name": "x", "external_ids": ONE, "expires_at": "2030-01-01T00:00:00"},
          "expires_at", "Include a time zone"),
     ],
 )  # fmt: skip
@@ -201,16 +206,18 @@ def test_more_than_100000_ids_are_refused_and_100000_taken(api):
         "at most 100,000 contacts; this one names 100,001"
         in answer.json()["fields"]["external_ids"]
     )
-    taken = api.post("lists", {"name": "Everyone", "external_ids": too_many[:100_000]})
+    named = [*ONE, *too_many[: 100_000 - len(ONE)]]
+    taken = api.post("lists", {"name": "Everyone", "external_ids": named})
     assert taken.status_code == 202, taken.json()
-    assert taken.json()["counts"]["unknown_ids"] == 100_000
+    assert taken.json()["counts"]["unknown_ids"] == 100_000 - len(ONE)
+    assert taken.json()["counts"]["total"] == len(ONE)
 
 
 def test_a_read_token_may_not_make_or_delete_lists(api, read_api):
-    ours = api.post("lists", {"name": "Ours", "external_ids": []}).json()
+    ours = api.post("lists", {"name": "Ours", "external_ids": ONE}).json()
 
     for answer in (
-        read_api.post("lists", {"name": "Mine", "external_ids": []}),
+        read_api.post("lists", {"name": "Mine", "external_ids": ONE}),
         read_api.delete(f"lists/{ours['id']}"),
     ):
         assert answer.status_code == 403
@@ -224,7 +231,7 @@ def test_spotler_unreachable_is_a_clear_503(api, settings):
     settings.SPOTLER_BASE_URL = "http://127.0.0.1:9/integrationservice"
 
     for answer in (
-        api.post("lists", {"name": "Guests", "external_ids": []}),
+        api.post("lists", {"name": "Guests", "external_ids": ONE}),
         api.get("lists"),
         api.get("lists/someone-elses"),
     ):
@@ -236,7 +243,7 @@ def test_spotler_unreachable_is_a_clear_503(api, settings):
 
 
 def test_a_body_past_the_lists_limit_is_413(api):
-    answer = api.post("lists", raw='{"name": "x", "external_ids": []}' + " " * (12 * 1024 * 1024))
+    answer = api.post("lists", raw='{"name": "x", "external_ids": ONE}' + " " * (12 * 1024 * 1024))
 
     assert answer.status_code == 413
     assert answer.json()["error"] == "body_too_large"
@@ -266,7 +273,7 @@ def test_two_api_calls_taking_the_last_slot_get_one_list_and_one_409(api, lists_
         try:
             caller = ApiClient(Client(), api.secret)
             start.wait()
-            answer = caller.post("lists", {"name": name, "external_ids": []})
+            answer = caller.post("lists", {"name": name, "external_ids": ONE})
             answers[name] = (answer.status_code, answer.json())
         finally:
             connection.close()
@@ -304,3 +311,18 @@ def test_a_list_includes_inactive_contacts_when_asked_and_refuses_a_group_it_may
     refused = api.post("lists", {"name": "X", "external_ids": ids, "include": ["erased"]})
     assert refused.status_code == 422
     assert "include.0" in refused.json()["fields"]
+
+
+def test_a_list_of_nobody_is_refused_and_takes_no_slot(api, lists_sandbox):
+    ledger_has(["GONE-1"])
+    Contact.objects.filter(external_id="GONE-1").update(inactivated_at=timezone.now())
+
+    empty = api.post("lists", {"name": "Nobody", "external_ids": []})
+    assert empty.status_code == 422
+    assert "external_ids" in empty.json()["fields"]
+    nobody = api.post("lists", {"name": "Nobody", "external_ids": ["GONE-1", "NOPE-1"]})
+    assert nobody.status_code == 422
+    assert nobody.json()["error"] == "empty_selection"
+    assert "(1 unknown; 1 inactive)" in nobody.json()["detail"]
+    assert not TempList.objects.exists()
+    assert lists_sandbox.state()["templists"] == []

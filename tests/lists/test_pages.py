@@ -31,7 +31,7 @@ def test_a_marketer_sends_a_selection_by_language_sees_it_and_deletes_it(
 
     preview = browser.get(reverse("lists:list-new"), {"language": "nl"}).content.decode()
     assert "<strong>3</strong> contacts would be sent" in preview
-    assert "1 left out: Inactive" in preview
+    assert "1 left out: inactive" in preview
     assert "1 of 30</strong> temporary lists in use" in preview
 
     with django_capture_on_commit_callbacks(execute=True):

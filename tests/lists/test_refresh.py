@@ -160,7 +160,7 @@ def test_a_replacement_when_the_budget_is_full_is_refused_and_nothing_changes(
 
     words = str(refused.value)
     assert words.startswith("All 2 temporary lists of the Spotler account are in use")
-    assert "“Dutch guests” (made " in words  # our oldest list, as any full budget says
+    assert "“Dutch guests” (spotlersync-" in words  # our oldest list, as any full budget says
     assert "replaces it" in words and "needs one free slot" in words
     made.refresh_from_db()
     assert (made.state, sorted(made.contact_ids), made.refreshed_at) == (

@@ -87,13 +87,13 @@ def test_who_is_left_out_is_counted_by_reason_and_contacts_not_in_spotler_are_pu
     assert sorted(selection.ids) == ["NEW-1", "OK-1", "OK-2"]
     assert (selection.size, selection.not_in_spotler) == (3, 1)
     assert selection.left_out_lines() == [
-        ("Inactive", 1),
-        ("All permissions off", 1),
-        ("Could not be pushed to Spotler", 1),
+        ("inactive", 1),
+        ("all permissions off", 1),
+        ("could not be pushed to Spotler", 1),
     ]
     included = select_contacts(SelectionFilters(include=("inactive", "permissions_off")))
     assert sorted(included.ids) == ["GONE-1", "NEW-1", "OFF-1", "OK-1", "OK-2"]
-    assert included.left_out_lines() == [("Could not be pushed to Spotler", 1)]
+    assert included.left_out_lines() == [("could not be pushed to Spotler", 1)]
 
 
 def test_a_contact_who_unsubscribed_in_spotler_is_left_out_until_the_shop_consents_again():
@@ -176,7 +176,7 @@ def test_a_bad_file_is_refused_on_the_page_with_what_to_fix(client_as):
     answer = browser.post(
         reverse("lists:list-upload"), {"ids_file": upload("x.csv", "C-1\nno way\n")}, follow=True
     )
-    assert "1 lines of “x.csv” hold no external id (line 2: “no way”)" in answer.content.decode()
+    assert "1 line of “x.csv” holds no external id (line 2: “no way”)" in answer.content.decode()
     assert not TempList.objects.exists()
 
 
@@ -199,3 +199,58 @@ def test_an_empty_selection_is_not_sent(client_as, lists_sandbox):
     assert "The selection is empty: there is nobody to send." in answer.content.decode()
     assert not TempList.objects.exists()
     assert Contact.objects.get().sync_status == SyncStatus.SYNCED
+
+
+def test_a_year_out_of_range_is_a_problem_not_a_crash(client_as):
+    ledger_has(["C-1"])
+    browser = client_as("marketer")
+    for day in ("0001-01-01", "9999-12-31"):
+        page = browser.get(reverse("lists:list-new"), {"first_purchase_to": day})
+        assert page.status_code == 200
+        assert f"First purchase to: {day} is out of range; the year must be from 1900 to 2999." in (
+            page.content.decode()
+        )
+
+
+@pytest.mark.parametrize(
+    "expires_on, words",
+    [
+        ("2020-01-01", "The end date 2020-01-01 has passed; choose a day from today on."),
+        ("9999-12-31", "The end date must be before the year 3000."),
+        ("31-12-2030", "“31-12-2030” is not a date; write the end date as YYYY-MM-DD."),
+    ],
+)
+def test_an_end_date_that_cannot_be_is_refused_and_kept_in_the_form(
+    client_as, lists_sandbox, expires_on, words
+):
+    contacts_in_spotler(lists_sandbox, 1)
+    answer = client_as("marketer").post(
+        reverse("lists:list-new"), {"name": "Ends", "expires_on": expires_on}, follow=True
+    )
+    text = answer.content.decode()
+    assert words in text
+    assert f'name="expires_on" value="{expires_on}"' in text
+    assert not TempList.objects.exists()
+
+
+def test_a_name_differing_only_in_case_is_taken_and_a_list_says_what_it_was_made_from(
+    client_as, lists_sandbox, django_capture_on_commit_callbacks
+):
+    contacts_in_spotler(lists_sandbox, 2, language="de")
+    Contact.objects.filter(external_id="C-1").update(inactivated_at=timezone.now())
+    browser = client_as("marketer")
+    with django_capture_on_commit_callbacks(execute=True):
+        browser.post(
+            reverse("lists:list-new"),
+            {"name": "German spring", "language": "de", "include": "inactive"},
+        )
+    made = TempList.objects.get()
+    page = browser.get(reverse("lists:list-detail", args=[made.pk])).content.decode()
+    assert "language de; including inactive contacts on purpose" in page
+    assert 'data-testid="list-delete"' in page
+
+    again = browser.post(
+        reverse("lists:list-new"), {"name": "german SPRING", "language": "de"}, follow=True
+    )
+    assert "A temporary list named “german SPRING” exists already" in again.content.decode()
+    assert TempList.objects.count() == 1

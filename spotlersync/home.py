@@ -1,0 +1,129 @@
+"""What each role sees first on the home page: an Account manager their open bounce follow-ups
+and what is overdue; a Marketer the mapping's state, the temporary-list budget, push lag and
+failed contacts; an Admin all of that and the queue (whose internals stay off everyone else's
+home). Each part is read only for a user whose role shows it."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from statistics import median
+
+from django.core.cache import cache
+from django.db.models import Count, Min, Q
+from django.utils import timezone
+
+from bounces.models import FollowUp
+from contacts.models import Contact
+from lists.budget import read_budget_for_page
+from mapping.stored_catalogue import mapping_drift
+from mapping.versions import current_version
+from sync.models import OutboxEntry, OutboxStatus
+
+URGENT_SHOWN = 5
+LAG_WINDOW = timedelta(hours=1)
+LAG_SAMPLE = 2000
+# The list budget is Spotler's own count (GET templist): read at most once a minute for the
+# home pages of everyone, with short timeouts, so a slow Spotler never slows home.
+BUDGET_CACHE_KEY = "home:list-budget"
+BUDGET_CACHE_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class FollowUpWork:
+    open: int
+    overdue: int
+    due_today: int
+    urgent: list[FollowUp]  # overdue first, then the soonest due
+
+
+def followup_work(user, *, now: datetime | None = None) -> FollowUpWork:
+    now = now or timezone.now()
+    mine = FollowUp.objects.visible_to(user).unresolved().order_by()
+    end_of_day = timezone.localtime(now).replace(hour=23, minute=59, second=59)
+    counts = mine.aggregate(
+        open=Count("pk"),
+        overdue=Count("pk", filter=Q(due_at__lt=now)),
+        due_today=Count("pk", filter=Q(due_at__gte=now, due_at__lte=end_of_day)),
+    )
+    urgent = list(mine.select_related("contact", "owner").order_by("due_at", "pk")[:URGENT_SHOWN])
+    return FollowUpWork(counts["open"], counts["overdue"], counts["due_today"], urgent)
+
+
+@dataclass(frozen=True)
+class PushState:
+    waiting: int  # changes accepted from the linked system, not yet in Spotler
+    oldest_waiting: datetime | None
+    lag_median: float | None  # seconds, accepted by us → accepted by Spotler, last hour
+    failed_contacts: int
+
+    @property
+    def oldest_age(self) -> timedelta | None:
+        return timezone.now() - self.oldest_waiting if self.oldest_waiting else None
+
+
+def push_state(*, now: datetime | None = None) -> PushState:
+    now = now or timezone.now()
+    waiting = OutboxEntry.objects.filter(
+        status__in=[OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT]
+    ).aggregate(n=Count("pk"), oldest=Min("created_at"))
+    lags = [
+        (accepted - created).total_seconds()
+        for accepted, created in OutboxEntry.objects.filter(accepted_at__gte=now - LAG_WINDOW)
+        .order_by("-accepted_at")
+        .values_list("accepted_at", "created_at")[:LAG_SAMPLE]
+    ]
+    return PushState(
+        waiting=waiting["n"],
+        oldest_waiting=waiting["oldest"],
+        lag_median=median(lags) if lags else None,
+        failed_contacts=Contact.objects.failed().count(),
+    )
+
+
+@dataclass(frozen=True)
+class MappingState:
+    number: int
+    saved_at: datetime | None
+    author: str
+    drift: list[str]  # sentences: mapped properties the Spotler account no longer fits
+
+
+def mapping_state() -> MappingState:
+    version = current_version()
+    author = version.author.get_username() if version.author else ""
+    return MappingState(version.number, version.created_at, author, mapping_drift())
+
+
+@dataclass(frozen=True)
+class ListBudgetState:
+    limit: int = 0
+    in_use: int = 0
+    ours: int = 0
+    others: int = 0
+    error: str = ""
+
+    @property
+    def free(self) -> int:
+        return max(0, self.limit - self.in_use)
+
+
+def list_budget_state() -> ListBudgetState:
+    """The account's temporary lists against the limit, as Spotler counted them within the
+    last minute; the error in words when Spotler could not be asked."""
+    seen = cache.get(BUDGET_CACHE_KEY)
+    if isinstance(seen, ListBudgetState):
+        return seen
+    budget, error = read_budget_for_page()
+    if budget is None:
+        state = ListBudgetState(error=error)
+        cache.set(BUDGET_CACHE_KEY, state, 15)  # try again soon
+        return state
+    state = ListBudgetState(
+        budget.limit, budget.in_use, len(budget.ours), len(budget.others), error=""
+    )
+    cache.set(BUDGET_CACHE_KEY, state, BUDGET_CACHE_SECONDS)
+    return state
+
+
+def forget_list_budget() -> None:
+    """After a list is made or deleted here, home shows the new count at once."""
+    cache.delete(BUDGET_CACHE_KEY)
