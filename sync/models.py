@@ -229,7 +229,11 @@ class SyncEvent(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["contact", "-at"])]
+        indexes = [
+            models.Index(fields=["contact", "-at"]),
+            # The health page's counts per hour and of the last hour, from the index alone.
+            models.Index(fields=["at", "kind", "ok"], name="syncevent_at_kind_ok_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {'ok' if self.ok else 'failed'} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -12,7 +12,7 @@ from mapping.push_offer import is_mapping_push
 from spotlersync.roles import role_required
 from sync import runs
 from sync.forms import START_FORMS, StartForm
-from sync.health import read_health
+from sync.health import hour_chart, read_health, read_hours
 from sync.models import SyncEvent, SyncRun, SyncRunKind, SyncRunTrigger
 from sync.progress import (
     is_stale,
@@ -32,10 +32,19 @@ MANUAL_TRIGGERS = (SyncRunTrigger.DASHBOARD, SyncRunTrigger.COMMAND)
 
 @role_required("view_health")
 def health(request: HttpRequest) -> HttpResponse:
-    template = "sync/_health.html" if request.headers.get("HX-Request") else "sync/health.html"
+    """The figures refresh every 10 s (`HX-Request`); the hourly chart, the page's one costly
+    read, every 5 minutes (`?part=chart`); a first visit gets both."""
+    polled = bool(request.headers.get("HX-Request"))
+    if polled and request.GET.get("part") == "chart":
+        return render(request, "sync/_health_chart.html", {"chart": hour_chart(read_hours())})
+    health = read_health(chart=not polled)
     manual = SyncRun.objects.filter(trigger__in=MANUAL_TRIGGERS).select_related("requested_by")
-    context = {"health": read_health(), "manual_runs": manual.order_by("-id")[:HEALTH_RUNS]}
-    return render(request, template, context)
+    context = {
+        "health": health,
+        "chart": None if polled else health.chart,
+        "manual_runs": manual.order_by("-id")[:HEALTH_RUNS],
+    }
+    return render(request, "sync/_health.html" if polled else "sync/health.html", context)
 
 
 @require_POST
