@@ -5,20 +5,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts', '0009_followup_change_kinds'),
-        ('sync', '0008_outbox_accepted_at_schedule_results'),
+        ("contacts", "0009_followup_change_kinds"),
+        ("sync", "0008_outbox_accepted_at_schedule_results"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='syncevent',
-            index=models.Index(fields=['at', 'kind', 'ok'], name='syncevent_at_kind_ok_idx'),
+            model_name="syncevent",
+            index=models.Index(fields=["at", "kind", "ok"], name="syncevent_at_kind_ok_idx"),
         ),
         migrations.AddIndex(
-            model_name='syncrun',
-            index=models.Index(fields=['trigger', 'created_at'], name='syncrun_trigger_created_idx'),
+            model_name="syncrun",
+            index=models.Index(
+                fields=["trigger", "created_at"], name="syncrun_trigger_created_idx"
+            ),
         ),
     ]
