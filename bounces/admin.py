@@ -1,10 +1,11 @@
 from django.contrib import admin
 
 from bounces.models import Bounce, FollowUp, FollowUpStep, NotificationPreference
+from spotlersync.admin_readonly import ReadOnlyAdmin, ReadOnlyInline
 
 
 @admin.register(Bounce)
-class BounceAdmin(admin.ModelAdmin):
+class BounceAdmin(ReadOnlyAdmin):
     list_display = [
         "id",
         "kind",
@@ -22,14 +23,16 @@ class BounceAdmin(admin.ModelAdmin):
     raw_id_fields = ["contact", "run", "followup"]
 
 
-class FollowUpStepInline(admin.TabularInline):
+class FollowUpStepInline(ReadOnlyInline):
     model = FollowUpStep
-    extra = 0
     raw_id_fields = ["by"]
 
 
 @admin.register(FollowUp)
-class FollowUpAdmin(admin.ModelAdmin):
+class FollowUpAdmin(ReadOnlyAdmin):
+    """Worked in the bounce inbox, which writes each step and tells the linked system (the
+    changes feed); an edit here would do neither."""
+
     list_display = [
         "id",
         "contact",

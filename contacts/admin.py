@@ -2,20 +2,7 @@ from django.contrib import admin
 
 from contacts.models import ApiToken, Change, Contact, CsvImport, CsvImportRowError, Order
 from contacts.tokens import forget_cached_token
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """The ledger changes only through `contacts.ingest`, which also writes the outbox; an edit
-    or delete here would never reach Spotler (a deleted contact would not be anonymized there)."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+from spotlersync.admin_readonly import ReadOnlyAdmin
 
 
 class OrderInline(admin.TabularInline):

@@ -106,6 +106,15 @@ class SyncRunStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+# A run's name by its kind (a backfill is named by what it sends, see SyncRun.label).
+RUN_NAMES = {
+    SyncRunKind.PUSH: "Push",
+    SyncRunKind.PULL_UPDATES: "Pull of updated contacts",
+    SyncRunKind.PULL_BOUNCES: "Pull of bounces",
+    SyncRunKind.REFRESH_PROPERTIES: "Property refresh",
+}
+
+
 class SyncRunQuerySet(models.QuerySet):
     def unfinished(self) -> "SyncRunQuerySet":
         return self.filter(status__in=[SyncRunStatus.QUEUED, SyncRunStatus.RUNNING])
@@ -150,6 +159,8 @@ class SyncRun(models.Model):
             models.Index(fields=["status", "-finished_at"]),
             # The runs page lists manual runs among many live-push batches.
             models.Index(fields=["trigger", "-id"]),
+            # ... and adds up the live pushes and scheduled runs of each hour.
+            models.Index(fields=["trigger", "created_at"], name="syncrun_trigger_created_idx"),
         ]
 
     def __str__(self) -> str:
@@ -157,9 +168,18 @@ class SyncRun(models.Model):
 
     @property
     def label(self) -> str:
-        """What the run is, in the run lists: a backfill by what it sends."""
-        if self.kind != SyncRunKind.BACKFILL:
-            return self.get_kind_display()
+        """What the run is, named by what its user started (the Syncs page's start forms), or
+        by what started it: "Filtered resync", "Live push", "Scheduled pull of updates"."""
+        if self.kind == SyncRunKind.BACKFILL:
+            return self._backfill_label()
+        what = RUN_NAMES.get(self.kind, self.get_kind_display())
+        if self.trigger == SyncRunTrigger.LIVE:
+            return f"Live {what.lower()}"
+        if self.trigger == SyncRunTrigger.SCHEDULE:
+            return f"Scheduled {what.lower()}"
+        return what
+
+    def _backfill_label(self) -> str:
         filters = self.filters or {}
         if filters.get("mapping_version"):
             return "Mapping push"
@@ -168,9 +188,9 @@ class SyncRun(models.Model):
             and filters.keys() == {"ids"}
             and not self.window_start
         ):
-            return "One contact"
+            return "One-contact resync"
         if filters or self.window_start:
-            return "Resync"
+            return "Filtered resync"
         return "Full backfill"
 
     @property
@@ -229,7 +249,11 @@ class SyncEvent(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["contact", "-at"])]
+        indexes = [
+            models.Index(fields=["contact", "-at"]),
+            # The health page's counts per hour and of the last hour, from the index alone.
+            models.Index(fields=["at", "kind", "ok"], name="syncevent_at_kind_ok_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {'ok' if self.ok else 'failed'} at {self.at:%Y-%m-%d %H:%M:%S}"

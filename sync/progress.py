@@ -147,3 +147,50 @@ def _backfill_scope(run: SyncRun) -> list[str]:
 
 def _moment(moment: datetime) -> str:
     return dateformat.format(timezone.localtime(moment), "j M Y H:i:s")
+
+
+# What each count of a run means, by kind: shown under the counts, for those that are not 0.
+SENT_MEANINGS = {
+    SyncRunKind.PULL_UPDATES: "changes the ledger took and published on the changes feed",
+    SyncRunKind.PULL_BOUNCES: "new bounces of contacts in the ledger, each in the bounce inbox",
+}
+FAILED_MEANINGS = {
+    SyncRunKind.PULL_BOUNCES: "bounces Spotler reported without a date, so not stored",
+}
+SKIPPED_MEANINGS = {
+    SyncRunKind.BACKFILL: (
+        "not sent by this run: a live push held the contact at that moment (it sends the "
+        "contact's current state itself), the contact was erased after the run began, or "
+        "Spotler could not be reached for it (it stays waiting and goes out with a later push)"
+    ),
+    SyncRunKind.PUSH: (
+        "nothing was sent: there was nothing left to send (e.g. already anonymized), or "
+        "Spotler could not be reached, and the change waits in the outbox for the next try"
+    ),
+    SyncRunKind.PULL_UPDATES: (
+        "nothing new for the ledger: our own pushes coming back, changes already applied, or "
+        "contacts the ledger does not know (kept aside as unknown contacts)"
+    ),
+    SyncRunKind.PULL_BOUNCES: (
+        "already stored, or of contacts the ledger erased, anonymized or does not know (kept, "
+        "with no follow-up)"
+    ),
+}
+
+
+def count_notes(run: SyncRun) -> list[str]:
+    """Each non-zero count of the run with what it means: "1 skipped: …"."""
+    if run.kind == SyncRunKind.REFRESH_PROPERTIES:
+        return []
+    notes = []
+    if run.sent:
+        meaning = SENT_MEANINGS.get(run.kind, "accepted by Spotler")
+        notes.append(f"{run.sent} {sent_word(run)}: {meaning}.")
+    if run.failed:
+        meaning = FAILED_MEANINGS.get(
+            run.kind, "Spotler refused them for good; each contact shows Spotler's reason"
+        )
+        notes.append(f"{run.failed} failed: {meaning}.")
+    if run.skipped:
+        notes.append(f"{run.skipped} skipped: {SKIPPED_MEANINGS[run.kind]}.")
+    return notes

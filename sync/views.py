@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -12,9 +14,10 @@ from mapping.push_offer import is_mapping_push
 from spotlersync.roles import role_required
 from sync import runs
 from sync.forms import START_FORMS, StartForm
-from sync.health import read_health
+from sync.health import hour_chart, read_health, read_hours
 from sync.models import SyncEvent, SyncRun, SyncRunKind, SyncRunTrigger
 from sync.progress import (
+    count_notes,
     is_stale,
     missing_cluster,
     run_progress,
@@ -22,6 +25,7 @@ from sync.progress import (
     sent_word,
     unit_of,
 )
+from sync.run_hours import HOURS, automatic_runs_per_hour, hour_starting
 from sync.timeline import CannotPush, dismiss_failure, push_contact_now
 
 RECENT_RUNS = 50
@@ -32,10 +36,19 @@ MANUAL_TRIGGERS = (SyncRunTrigger.DASHBOARD, SyncRunTrigger.COMMAND)
 
 @role_required("view_health")
 def health(request: HttpRequest) -> HttpResponse:
-    template = "sync/_health.html" if request.headers.get("HX-Request") else "sync/health.html"
+    """The figures refresh every 10 s (`HX-Request`); the hourly chart, the page's one costly
+    read, every 5 minutes (`?part=chart`); a first visit gets both."""
+    polled = bool(request.headers.get("HX-Request"))
+    if polled and request.GET.get("part") == "chart":
+        return render(request, "sync/_health_chart.html", {"chart": hour_chart(read_hours())})
+    health = read_health(chart=not polled)
     manual = SyncRun.objects.filter(trigger__in=MANUAL_TRIGGERS).select_related("requested_by")
-    context = {"health": read_health(), "manual_runs": manual.order_by("-id")[:HEALTH_RUNS]}
-    return render(request, template, context)
+    context = {
+        "health": health,
+        "chart": None if polled else health.chart,
+        "manual_runs": manual.order_by("-id")[:HEALTH_RUNS],
+    }
+    return render(request, "sync/_health.html" if polled else "sync/health.html", context)
 
 
 @require_POST
@@ -103,10 +116,21 @@ def run_start(request: HttpRequest) -> HttpResponse:
 def _run_list_page(
     request: HttpRequest, *, bound: dict[str, StartForm] | None = None
 ) -> HttpResponse:
-    show_all = request.GET.get("show") == "all"
+    """Manual runs by default, with the automatic ones added up per hour; `?show=automatic`
+    (optionally `&hour=<ISO hour>&kind=<kind>`) lists those one by one, `?show=all` every run."""
+    show = request.GET.get("show", "")
+    show = show if show in ("automatic", "all") else "manual"
     recent = SyncRun.objects.select_related("requested_by").order_by("-id")
-    if not show_all:
+    hour = hour_starting(request.GET.get("hour", "")) if show == "automatic" else None
+    kind = request.GET.get("kind", "") if show == "automatic" else ""
+    if show == "manual":
         recent = recent.filter(trigger__in=MANUAL_TRIGGERS)
+    elif show == "automatic":
+        recent = recent.exclude(trigger__in=MANUAL_TRIGGERS)
+        if hour is not None:
+            recent = recent.filter(created_at__gte=hour, created_at__lt=hour + timedelta(hours=1))
+        if kind in SyncRunKind.values:
+            recent = recent.filter(kind=kind)
     now = timezone.now()
     rows = [
         {"run": run, "progress": run_progress(run, now=now), "scope": scope_in_words(run)}
@@ -118,7 +142,11 @@ def _run_list_page(
         forms.update(bound or {})
     context = {
         "rows": rows,
-        "show_all": show_all,
+        "show": show,
+        "hour": hour,
+        "kind_shown": SyncRunKind(kind).label if kind in SyncRunKind.values else "",
+        "run_hours": automatic_runs_per_hour(now=now) if show == "manual" else [],
+        "hours_summed": HOURS,
         "forms": forms,
         "contact_count": capped_count(Contact.objects.live()),
         "count_cap": COUNT_CAP,
@@ -143,9 +171,11 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required("view_health")
 def run_progress_panel(request: HttpRequest, pk: int) -> HttpResponse:
-    """The progress panel, polled by htmx; once the run ends, the whole page reloads."""
+    """Everything on the run's page that changes while it runs (its times, progress, counts and
+    the cancel button), polled by htmx; once the run ends, the whole page reloads."""
     run = get_object_or_404(SyncRun.objects.select_related("requested_by"), pk=pk)
-    response = render(request, "sync/_syncrun_progress.html", _run_context(run))
+    context = {**_run_context(run), "can_cancel": _may_cancel(request.user, run)}
+    response = render(request, "sync/_syncrun_live.html", context)
     if run.finished_at is not None and request.headers.get("HX-Request"):
         response["HX-Refresh"] = "true"
     return response
@@ -189,4 +219,5 @@ def _run_context(run: SyncRun) -> dict:
         "stale": is_stale(run, now=now, stale_seconds=settings.SYNC_RUN_STALE_SECONDS),
         "is_backfill": run.kind == SyncRunKind.BACKFILL,
         "missing_cluster": missing_cluster(run),
+        "count_notes": count_notes(run),
     }

@@ -7,7 +7,7 @@ the per-credential rate limit, injected faults, and then its handler.
 import logging
 from typing import Any
 
-from spotler.sandbox import api, control
+from spotler.sandbox import api, control, control_page
 from spotler.sandbox.config import SandboxSettings
 from spotler.sandbox.errors import ApiError, resource_not_found
 from spotler.sandbox.rendering import DIALECTS, Dialect
@@ -31,6 +31,10 @@ class SandboxApp:
 
     def respond(self, request: Request) -> Response:
         path = request.raw_path
+        if control_page.is_page(request):
+            return control_page.handle(self.sandbox, request)
+        if path.rstrip("/") == control.PREFIX.rstrip("/") and control_page.wants_page(request):
+            return control_page.redirect_to_page()
         if path == control.PREFIX.rstrip("/") or path.startswith(control.PREFIX):
             return control.handle(self.sandbox, request)
         for dialect in DIALECTS:

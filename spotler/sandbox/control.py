@@ -198,7 +198,10 @@ def seed_demo_contacts(order: Order) -> dict[str, Any]:
 
 
 def index(order: Order) -> dict[str, Any]:
-    return {"control": [f"{method} {PREFIX}{path}" for method, path, _ in ROUTES]}
+    return {
+        "page": f"{PREFIX}page (the same in a browser: contacts, unsubscribe, edit, bounce)",
+        "control": [f"{method} {PREFIX}{path}" for method, path, _ in ROUTES],
+    }
 
 
 def stored_contact_json(contact: Contact) -> dict[str, Any]:

@@ -72,6 +72,8 @@ class _Handler(BaseHTTPRequestHandler):
             remote_addr=self.client_address[0],
             authorization=self.headers.get("Authorization"),
             body=body,
+            accept=self.headers.get("Accept", ""),
+            origin=self.headers.get("Origin", ""),
         )
 
     def _write(self, response: Response) -> None:

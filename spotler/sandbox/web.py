@@ -36,6 +36,8 @@ class Request:
     remote_addr: str
     authorization: str | None
     body: bytes
+    accept: str = ""
+    origin: str = ""  # the Origin header of a form post (the control page checks it)
 
     @classmethod
     def from_environ(cls, environ: dict[str, Any]) -> "Request":
@@ -49,6 +51,8 @@ class Request:
             remote_addr=environ.get("REMOTE_ADDR", ""),
             authorization=environ.get("HTTP_AUTHORIZATION"),
             body=_read_body(environ),
+            accept=environ.get("HTTP_ACCEPT", ""),
+            origin=environ.get("HTTP_ORIGIN", ""),
         )
 
     @property

@@ -68,7 +68,9 @@ def test_an_admin_resyncs_one_language_watches_it_finish_and_retries_a_failed_co
         resync.get_by_role("button", name="Start filtered resync").click()
 
         expect(page).to_have_url(re.compile(r"/sync/runs/\d+/$"))
-        expect(page.get_by_role("heading", name=re.compile(r"Resync run #\d+"))).to_be_visible()
+        expect(
+            page.get_by_role("heading", name=re.compile(r"Filtered resync run #\d+"))
+        ).to_be_visible()
         expect(page.get_by_test_id("run-scope")).to_have_text("language nl")
         # The panel refreshes itself until the run ends, then the page reloads once.
         expect(page.get_by_test_id("run-percent")).to_have_text("100%", timeout=90_000)

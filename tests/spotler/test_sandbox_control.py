@@ -207,3 +207,32 @@ def test_the_root_url_points_at_both_base_urls_and_the_control_surface(spotler_s
 
     assert welcome["base_urls"] == [spotler_sandbox.base_url, spotler_sandbox.base_url_v110]
     assert welcome["control"] == f"{spotler_sandbox.url}/_sandbox/"
+
+
+def test_scripts_still_get_the_json_list_of_control_calls_and_browsers_the_page(spotler_sandbox):
+    import requests
+
+    listed = requests.get(f"{spotler_sandbox.url}/_sandbox/", timeout=5)
+    assert listed.headers["Content-Type"] == "application/json"
+    assert listed.json()["page"].startswith("/_sandbox/page")
+    browser = requests.get(
+        f"{spotler_sandbox.url}/_sandbox/", headers={"Accept": "text/html,*/*"}, timeout=5,
+        allow_redirects=False,
+    )  # fmt: skip
+    assert (browser.status_code, browser.headers["Location"]) == (303, "/_sandbox/page")
+
+
+def test_the_control_page_refuses_a_form_posted_from_another_sites_page(spotler_sandbox):
+    import requests
+
+    spotler_sandbox.control("POST", "seed-demo")
+    refused = requests.post(
+        f"{spotler_sandbox.url}/_sandbox/page/unsubscribe",
+        data={"ref": "C-1001", "bit": "1"},
+        headers={"Origin": "https://evil.example"},
+        timeout=5,
+        allow_redirects=False,
+    )
+    assert refused.status_code == 403
+    entries = spotler_sandbox.contact("C-1001")["properties"]["permissions"]
+    assert next(e["enabled"] for e in entries if e["bit"] == 1) is True

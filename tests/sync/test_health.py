@@ -116,7 +116,8 @@ def test_the_chart_has_a_count_axis_up_to_the_busiest_hour_and_a_time_axis(db, c
     make_events(anna, 7)
     make_events(anna, 3, kind=SyncEventKind.PULL)
 
-    chart = card(health_html(client, marketer), "health-chart")
+    client.force_login(marketer)
+    chart = card(client.get(reverse("sync:health")).content.decode(), "health-chart")
     y_axis = re.search(r'data-testid="chart-y-axis">(.*?)</g>', chart, re.S).group(1)
     assert re.findall(r'text-anchor="end">(\d+)</text>', y_axis) == ["0", "2", "4", "6", "8"]
     x_axis = re.search(r'data-testid="chart-x-axis">(.*?)</g>', chart, re.S).group(1)
@@ -191,9 +192,14 @@ def test_the_health_page_shows_throttling_and_refreshes_itself(client, marketer)
     html = client.get(reverse("sync:health")).content.decode()
     assert "Throttled" in html
     assert 'hx-trigger="every 10s"' in html
+    assert 'hx-trigger="every 300s"' in html  # the chart, on its own
     partial = client.get(reverse("sync:health"), HTTP_HX_REQUEST="true").content.decode()
     assert "<html" not in partial
-    assert 'data-testid="health-chart"' in partial
+    assert "Throttled" in partial
+    assert 'data-testid="health-chart"' not in partial
+    chart = client.get(reverse("sync:health") + "?part=chart", HTTP_HX_REQUEST="true")
+    assert 'data-testid="health-chart"' in chart.content.decode()
+    assert "<html" not in chart.content.decode()
 
 
 def test_the_push_job_is_failing_while_spotler_takes_nothing_though_its_task_ends_well(

@@ -219,7 +219,7 @@ def test_once_the_run_ends_the_panel_reloads_the_page_which_no_longer_polls(admi
     partial = admin.get(reverse("sync:run-progress", args=[run.pk]), HTTP_HX_REQUEST="true")
     assert partial["HX-Refresh"] == "true"
     html = admin.get(reverse("sync:run-detail", args=[run.pk])).content.decode()
-    assert "hx-trigger" not in html.split('id="run-progress"')[1].split(">")[0]
+    assert "hx-trigger" not in html.split('id="run-live"')[1].split(">")[0]
     assert 'data-testid="run-percent">100%' in html
     assert "Cancel this run" not in html
 
@@ -330,8 +330,8 @@ def test_the_resync_form_says_where_it_runs_with_or_without_a_backfill_cluster(a
 def test_backfills_are_named_by_what_they_send_in_every_run_list(admin):
     named = {
         "Full backfill": {},
-        "Resync": {"filters": {"language": "nl"}},
-        "One contact": {"filters": {"ids": ["C-1"]}},
+        "Filtered resync": {"filters": {"language": "nl"}},
+        "One-contact resync": {"filters": {"ids": ["C-1"]}},
         "Mapping push": {"filters": {"mapping_version": 3}},
     }
     made = {
@@ -347,7 +347,7 @@ def test_backfills_are_named_by_what_they_send_in_every_run_list(admin):
     listing = admin.get(reverse("sync:run-list")).content.decode()
     health = admin.get(reverse("sync:health"), HTTP_HX_REQUEST="true").content.decode()
     home = admin.get(reverse("home")).content.decode()
-    for name, run in [*made.items(), ("Resync", changed_since)]:
+    for name, run in [*made.items(), ("Filtered resync", changed_since)]:
         href = reverse("sync:run-detail", args=[run.pk])
         row = re.search(rf'<a href="{href}">#{run.pk}</a>.*?</td>\s*<td>([^<]*)', listing, re.S)
         assert row.group(1) == name
