@@ -12,16 +12,21 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 import spotler
 from lists import push_first, tasks
 from lists.models import LIST_ID_PREFIX, ListBudget, TempList, TempListState
+from spotlersync.cache_outage import cached
 from sync.ratelimit import RateLimiter
 from sync.spotler_connection import spotler_client
 
 OLDEST_NAMED = 3
+# Home shows the budget as Spotler counted it within the last minute (spotlersync/home.py);
+# a list made or deleted here forgets that count, so home shows the new one at once.
+BUDGET_CACHE_KEY = "home:list-budget"
 MAX_NAME_LENGTH = 200
 
 
@@ -196,7 +201,12 @@ def create_list(
                 raise BudgetExhausted(exhausted_message(budget, spotler_refused=True)) from error
             raise ListRefused(f"Spotler refused the list: {error}") from error
         transaction.on_commit(lambda: tasks.queue_send(made.pk))
+        transaction.on_commit(forget_counted_budget)
     return made
+
+
+def forget_counted_budget() -> None:
+    cached(cache.delete, BUDGET_CACHE_KEY, what="home may show the list budget a minute late")
 
 
 def _ensure_budget_row() -> None:

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 import spotler
-from lists import tasks
+from lists import budget, tasks
 from lists.models import DELETABLE, TempList, TempListState
 from sync.spotler_connection import spotler_client
 
@@ -51,6 +51,7 @@ def delete_list(list_pk: int, *, client: spotler.SpotlerClient | None = None) ->
     TempList.objects.filter(pk=list_pk).update(
         state=TempListState.DELETED, deleted_at=now, next_delete_at=None, error=""
     )
+    budget.forget_counted_budget()
     return f"list {list_pk} deleted"
 
 

@@ -12,7 +12,7 @@ cache table missing or broken, never turns an API call into an error.
 import logging
 import time
 
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -45,3 +45,15 @@ def warn_cache_down(what: str, error: Exception) -> None:
         error,
         what,
     )
+
+
+def cached(call, *args, what: str):
+    """A call of the cache's (get, set, delete) that, with the cache down, does without it:
+    None, and a warning naming `what` goes on without it. In a savepoint, so a missing cache
+    table does not spoil the request's own queries on PostgreSQL."""
+    try:
+        with transaction.atomic():
+            return call(*args)
+    except CACHE_DOWN as error:
+        warn_cache_down(what, error)
+        return None

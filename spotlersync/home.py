@@ -13,9 +13,10 @@ from django.utils import timezone
 
 from bounces.models import FollowUp
 from contacts.models import Contact
-from lists.budget import read_budget_for_page
+from lists.budget import BUDGET_CACHE_KEY, read_budget_for_page
 from mapping.stored_catalogue import mapping_drift
 from mapping.versions import current_version
+from spotlersync.cache_outage import cached
 from sync.models import OutboxEntry, OutboxStatus
 
 URGENT_SHOWN = 5
@@ -23,8 +24,8 @@ LAG_WINDOW = timedelta(hours=1)
 LAG_SAMPLE = 2000
 # The list budget is Spotler's own count (GET templist): read at most once a minute for the
 # home pages of everyone, with short timeouts, so a slow Spotler never slows home.
-BUDGET_CACHE_KEY = "home:list-budget"
 BUDGET_CACHE_SECONDS = 60
+WHAT = "home reads the temporary-list budget from Spotler each time"
 
 
 @dataclass(frozen=True)
@@ -109,21 +110,16 @@ class ListBudgetState:
 def list_budget_state() -> ListBudgetState:
     """The account's temporary lists against the limit, as Spotler counted them within the
     last minute; the error in words when Spotler could not be asked."""
-    seen = cache.get(BUDGET_CACHE_KEY)
+    seen = cached(cache.get, BUDGET_CACHE_KEY, what=WHAT)
     if isinstance(seen, ListBudgetState):
         return seen
     budget, error = read_budget_for_page()
     if budget is None:
         state = ListBudgetState(error=error)
-        cache.set(BUDGET_CACHE_KEY, state, 15)  # try again soon
+        cached(cache.set, BUDGET_CACHE_KEY, state, 15, what=WHAT)  # try again soon
         return state
     state = ListBudgetState(
         budget.limit, budget.in_use, len(budget.ours), len(budget.others), error=""
     )
-    cache.set(BUDGET_CACHE_KEY, state, BUDGET_CACHE_SECONDS)
+    cached(cache.set, BUDGET_CACHE_KEY, state, BUDGET_CACHE_SECONDS, what=WHAT)
     return state
-
-
-def forget_list_budget() -> None:
-    """After a list is made or deleted here, home shows the new count at once."""
-    cache.delete(BUDGET_CACHE_KEY)

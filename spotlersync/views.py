@@ -26,15 +26,16 @@ def home(request: HttpRequest) -> HttpResponse:
         context["list_budget"] = figures.list_budget_state()
     if user.has_perm("spotlersync.search_spotler"):  # Marketers and Admins
         context["subscriptions"] = daily_counts(days=7)
-    if user.has_perm("spotlersync.run_syncs"):
-        context["queue"] = read_queue_status()
-        context["schedules"] = read_schedule_health()
+    if user.has_perm("spotlersync.view_health"):
         # Manual syncs still going (Syncs page); live pushes and scheduled pulls are left out.
         context["active_runs"] = (
             SyncRun.objects.unfinished()
             .filter(trigger__in=[SyncRunTrigger.DASHBOARD, SyncRunTrigger.COMMAND])
             .order_by("-id")[:5]
         )
+    if user.has_perm("spotlersync.run_syncs"):
+        context["queue"] = read_queue_status()
+        context["schedules"] = read_schedule_health()
     elif "push" in context:
         # Not the queue's internals, only whether changes go out at all.
         context["queue_stopped"] = not read_queue_status().cluster_alive

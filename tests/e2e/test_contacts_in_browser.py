@@ -11,6 +11,7 @@ def test_a_contact_sent_with_a_token_made_in_the_dashboard_shows_on_the_contacts
     live_server, log_in
 ):
     page = log_in("boss", Role.ADMIN)
+    page.get_by_test_id("nav-more").click()
     page.get_by_test_id("main-nav").get_by_role("link", name="API tokens").click()
     page.get_by_role("button", name="New token").click()
     page.get_by_label("Name").fill("Webshop")

@@ -67,6 +67,7 @@ def test_an_admin_configures_a_form_and_sees_its_snippets_and_counts(
         error="Spotler answered 400 CONTACT_OPTOUT: Contact is blacklisted",
     )  # fmt: skip
     log_in("ada", "Admin")
+    page.get_by_test_id("nav-more").click()
     page.get_by_test_id("main-nav").get_by_role("link", name="Subscribe forms").click()
     expect(page.get_by_test_id("subscribe-form")).to_contain_text("newsletter")
     look_at(page, "admin-list")

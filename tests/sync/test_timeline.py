@@ -61,14 +61,15 @@ def test_a_failure_can_be_dismissed_with_a_reason_that_stays_on_the_contact(clie
     assert "test customer, never mailed" in page
 
 
-def test_the_home_page_counts_the_contacts_that_failed(client, account_manager):
+def test_the_home_page_counts_the_contacts_that_failed(client_as):
     upsert_contact(external_id="C-5", raw_fields=ANNA)
-    client.force_login(account_manager)
-    assert "No contact has failed to sync." in client.get(reverse("home")).content.decode()
+    client = client_as("marketer")
+    assert "none waits for anyone" in client.get(reverse("home")).content.decode()
     Contact.objects.filter(external_id="C-5").update(sync_status="failed")
     html = client.get(reverse("home")).content.decode()
-    assert "1 contact failed to sync" in html
-    assert "?state=failed" in html
+    card = html[html.index('data-testid="failed-contacts"') :]
+    assert '<p class="figure state-bad">1</p>' in card
+    assert "?state=failed" in card
 
 
 def test_a_contact_url_holding_no_external_id_is_not_found_before_any_lookup(client, admin_user):
