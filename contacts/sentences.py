@@ -44,7 +44,9 @@ def permission_sentence(payload: dict, *, permissions: dict[int, Permission]) ->
     name = permission_name(bit, permissions)
     when = _moment(payload.get("changed_at"))
     field = payload.get("field")
-    told = f" The shop is told {field} = {'yes' if payload.get('enabled') else 'no'}." if field else ""
+    told = (
+        f" The shop is told {field} = {'yes' if payload.get('enabled') else 'no'}." if field else ""
+    )
     if payload.get("enabled"):
         return f"The recipient subscribed to {name} in Spotler{when}.{told}"
     return f"The recipient unsubscribed from {name} in Spotler{when}.{told}"
