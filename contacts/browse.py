@@ -12,6 +12,7 @@ candidate's Spotler state by its unique contact key).
 from dataclasses import dataclass, field
 
 from django.db import connection
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q
 
 from bounces import followups
 from contacts import sentences
@@ -57,12 +58,13 @@ class ContactFilters:
 class StateCount:
     value: str
     label: str
-    count: int  # at most COUNT_CAP + 1
+    count: int  # at most COUNT_CAP + 1 when `capped`
+    capped: bool = True
 
     @property
     def more(self) -> bool:
         """The count stopped at the cap: there are more than COUNT_CAP."""
-        return self.count > COUNT_CAP
+        return self.capped and self.count > COUNT_CAP
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,7 @@ def filter_contacts(filters: ContactFilters, *, by_state: bool = True) -> Contac
 
 def count_by_state(filters: ContactFilters | None = None) -> list[StateCount]:
     """Contacts per sync state, and erased and bounced ones, among those the filters other than
-    the state choose; each count stops at COUNT_CAP + 1.
+    the state choose; unfiltered, each count stops at COUNT_CAP + 1.
 
     Counting every row of a large state costs a scan of the whole ledger on each page view;
     a capped count reads at most COUNT_CAP + 1 index entries per state.
@@ -194,16 +196,25 @@ def count_by_state(filters: ContactFilters | None = None) -> list[StateCount]:
         erased = capped_count(Contact.objects.erased())
         bounced = followups.count_bounced(COUNT_CAP)
     else:
-        chosen = filter_contacts(filters, by_state=False)
+        # Among the chosen contacts, one grouped pass counts every state (exactly): a filter
+        # narrows the ledger, and a capped count per state would read the chosen rows 8 times.
+        chosen = filter_contacts(filters, by_state=False).order_by()
+        grouped = chosen.values(
+            "sync_status", gone=ExpressionWrapper(Q(erased_at__isnull=False), BooleanField())
+        ).annotate(n=Count("pk"))
+        per_state: dict[str, int] = {}
+        erased = 0
+        for row in grouped:
+            per_state[row["sync_status"]] = per_state.get(row["sync_status"], 0) + row["n"]
+            erased += row["n"] if row["gone"] else 0
         counts = [
-            StateCount(value, label, capped_count(chosen.filter(sync_status=value)))
+            StateCount(value, label, per_state.get(value, 0), capped=False)
             for value, label in SyncStatus.choices
         ]
-        erased = capped_count(chosen.erased())
         bounced = capped_count(followups.bounced_contacts(chosen))
     return [
         *counts,
-        StateCount(ERASED, "Erased", erased),
+        StateCount(ERASED, "Erased", erased, capped=not filters.any),
         StateCount(followups.BOUNCED, "Bounced", bounced),
     ]
 

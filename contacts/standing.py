@@ -18,7 +18,7 @@ from mapping.render import PERMISSIONS_PROPERTY, Conversion
 from mapping.versions import current_version
 from sync.models import SpotlerConsent, SpotlerState
 
-ON, OFF = "on", "off"
+ON, OFF, UNSUBSCRIBED = "on", "off", "unsubscribed"
 
 
 @dataclass(frozen=True)
@@ -163,10 +163,14 @@ class PermissionValue(Func):
 
 
 def consent_filter(choice: str) -> Q | None:
-    """The list's consent filter: "<bit>:on" or "<bit>:off" as Spotler last reported it."""
+    """The list's consent filter: "<bit>:on" or "<bit>:off" as Spotler last reported it, or
+    "<bit>:unsubscribed": switched off in Spotler (the few rows of SpotlerConsent, so quick)."""
     bit_text, _, value = choice.partition(":")
-    if not bit_text.isdigit() or value not in (ON, OFF):
+    if not bit_text.isdigit() or value not in (ON, OFF, UNSUBSCRIBED):
         return None
+    if value == UNSUBSCRIBED:
+        switched_off = SpotlerConsent.objects.filter(bit=int(bit_text), enabled=False)
+        return Q(pk__in=switched_off.values("contact_id"))
     reported = (
         SpotlerState.objects.filter(contact=OuterRef("pk"))
         .annotate(value=PermissionValue(int(bit_text)))
@@ -178,5 +182,9 @@ def consent_filter(choice: str) -> Q | None:
 def consent_choices(permissions: dict[int, Permission]) -> list[tuple[str, str]]:
     choices = []
     for bit, permission in permissions.items():
-        choices += [(f"{bit}:{ON}", f"{permission}: on"), (f"{bit}:{OFF}", f"{permission}: off")]
+        choices += [
+            (f"{bit}:{ON}", f"{permission}: on"),
+            (f"{bit}:{OFF}", f"{permission}: off"),
+            (f"{bit}:{UNSUBSCRIBED}", f"{permission}: unsubscribed in Spotler"),
+        ]
     return choices

@@ -46,6 +46,7 @@ def test_an_unsubscribed_contact_shows_its_newsletter_off_by_name_and_synced_is_
 def test_the_list_filters_by_permission_as_spotler_reported_it_and_by_bounced(client_as, situation):
     client = client_as("marketer")
     assert listed_ids(client.get(LIST, {"consent": "1:off"})) == ["C-ANNA"]
+    assert listed_ids(client.get(LIST, {"consent": "1:unsubscribed"})) == ["C-ANNA"]
     assert sorted(listed_ids(client.get(LIST, {"consent": "1:on"}))) == ["C-BRAM", "C-CHLOE"]
     assert listed_ids(client.get(LIST, {"state": "bounced"})) == ["C-BRAM"]
     page = client.get(LIST).content.decode()
@@ -122,11 +123,16 @@ def test_each_count_above_the_list_follows_the_filters_in_force(client_as, db):
     assert "Counts among the contacts the search and filters below choose." in text
 
 
-def test_filtered_counts_stop_at_the_cap_too(client_as, db, monkeypatch):
+def test_filtered_counts_are_exact_and_give_the_number_of_pages(client_as, db, monkeypatch):
     monkeypatch.setattr(browse, "COUNT_CAP", 2)
     for i in range(4):
         ingest.upsert_contact(external_id=f"C-{i}", raw_fields={
             "email": f"c{i}@example.com", "account_manager": "Joost"})  # fmt: skip
-    listing = client_as("marketer").get(LIST, {"account_manager": "Joost"}).context["listing"]
+    client = client_as("marketer")
+    unfiltered = client.get(LIST).context["listing"]
+    assert next(c for c in unfiltered.state_counts if c.value == "pending").more  # capped
+    response = client.get(LIST, {"account_manager": "Joost"})
+    listing = response.context["listing"]
     pending = next(c for c in listing.state_counts if c.value == "pending")
-    assert (pending.count, pending.more, listing.total) == (3, True, None)
+    assert (pending.count, pending.more, listing.total) == (4, False, 4)
+    assert "Page 1 of 1 (4 contacts)" in response.content.decode()

@@ -90,7 +90,9 @@ def test_an_unsubscribed_and_a_bounced_contact_are_shown_found_and_explained(
     # The permission filter finds the unsubscribe; the counts follow it.
     page.set_viewport_size({"width": 1280, "height": 900})
     filters = page.get_by_test_id("contact-filters")
-    filters.get_by_label("Permission in Spotler").select_option(label="Newsletter: off")
+    filters.get_by_label("Permission in Spotler").select_option(
+        label="Newsletter: unsubscribed in Spotler"
+    )
     filters.get_by_role("button", name="Search").click()
     expect(table.get_by_test_id("contact-row")).to_have_count(1)
     expect(table).to_contain_text("C-ANNA")
