@@ -119,7 +119,7 @@ def test_each_count_above_the_list_follows_the_filters_in_force(client_as, db):
     assert 'data-testid="state-count-synced"' in text
     synced_link = text[text.index('data-testid="state-count-synced"') :]
     assert "</span> 3</a>" in synced_link[: synced_link.index("</li>")]
-    assert "Page 1 of 1 (1 contacts)" in text
+    assert "Page 1 of 1 (1 contact)" in text
     assert "Counts among the contacts the search and filters below choose." in text
 
 
