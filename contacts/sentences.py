@@ -4,6 +4,8 @@ feed entries and the pulls on its sync timeline, with permissions called by thei
 The feed itself (what the linked system reads) keeps its JSON; only the page reads it out.
 """
 
+import re
+
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
@@ -70,7 +72,7 @@ def event_sentence(event: SyncEvent, *, permissions: dict[int, Permission]) -> s
     it received; any other call keeps its answer, already written as a sentence."""
     received = event.payload or {}
     if event.kind != SyncEventKind.PULL or "bounce" in received:
-        return event.answer
+        return name_permissions(event.answer, permissions=permissions)
     lines = [
         profile_sentence({"property": prop, "value": value})
         for prop, value in (received.get("properties") or {}).items()
@@ -78,6 +80,24 @@ def event_sentence(event: SyncEvent, *, permissions: dict[int, Permission]) -> s
     for bit, enabled in (received.get("permissions") or {}).items():
         lines.append(permission_sentence({"bit": bit, "enabled": enabled}, permissions=permissions))
     return " ".join(lines) or event.answer
+
+
+PERMISSION_BIT = re.compile(r"\bpermission (\d+)\b")
+
+
+def name_permissions(text: str, *, permissions: dict[int, Permission]) -> str:
+    """'permission 1 kept off' (the push's consent rule) -> 'Newsletter (permission 1) kept
+    off', for the bits whose name is known."""
+
+    def named(match: re.Match) -> str:
+        known = permissions.get(int(match.group(1)))
+        return (
+            f"{known.name} ({match.group(0)})"
+            if known and known.name != match.group(0)
+            else (match.group(0))
+        )
+
+    return PERMISSION_BIT.sub(named, text)
 
 
 def _label(choices, value, default: str) -> str:

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from contacts import browse, ingest
 from contacts.models import Contact, SyncStatus
+from sync.push import push_one_batch
 from tests.contacts.standing_helpers import unsubscribed_and_bounced
 from tests.helpers import sandbox_client
 
@@ -23,9 +24,14 @@ def row_of(html: str, external_id: str) -> str:
 
 
 @pytest.fixture
-def situation(spotler_sandbox, catalogue):
+def spotler_client(spotler_sandbox, catalogue):
     spotler_sandbox.set(rate_limit=0)
-    unsubscribed_and_bounced(sandbox_client(spotler_sandbox), spotler_sandbox)
+    return sandbox_client(spotler_sandbox)
+
+
+@pytest.fixture
+def situation(spotler_client, spotler_sandbox):
+    unsubscribed_and_bounced(spotler_client, spotler_sandbox)
 
 
 def test_an_unsubscribed_contact_shows_its_newsletter_off_by_name_and_synced_is_quiet(
@@ -55,7 +61,7 @@ def test_the_list_filters_by_permission_as_spotler_reported_it_and_by_bounced(cl
 
 
 def test_the_contact_page_says_what_spotler_reported_and_reads_the_feed_as_sentences(
-    client_as, situation
+    client_as, situation, spotler_client
 ):
     client = client_as("accountmanager")
     html = client.get("/contacts/C-ANNA/").content.decode()
@@ -68,6 +74,16 @@ def test_the_contact_page_says_what_spotler_reported_and_reads_the_feed_as_sente
     assert "The recipient unsubscribed from Newsletter in Spotler on " in html
     assert "The shop is told newsletter = no." in html
     assert "permission 1 switched off" not in html and "bit: 1" not in html
+    # The shop resends its stale "yes" with a new name: the push keeps the newsletter off, and
+    # the timeline says so by the permission's name.
+    ingest.upsert_contact(external_id="C-ANNA", raw_fields={
+        "email": "anna@example.nl", "first_name": "Anne", "newsletter": True})  # fmt: skip
+    push_one_batch(client=spotler_client)
+    timeline = client.get("/contacts/C-ANNA/").content.decode()
+    assert (
+        "Spotler accepted it. Newsletter (permission 1) kept off: the contact switched it off"
+        in (timeline)
+    )
     bram = client.get("/contacts/C-BRAM/").content.decode()
     assert "Mail to bram@example.nl bounced (hard bounce) on " in bram
     assert "Bounce follow-up #" in bram and "opened, for " in bram
