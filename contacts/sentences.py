@@ -90,12 +90,8 @@ def name_permissions(text: str, *, permissions: dict[int, Permission]) -> str:
     off', for the bits whose name is known."""
 
     def named(match: re.Match) -> str:
-        known = permissions.get(int(match.group(1)))
-        return (
-            f"{known.name} ({match.group(0)})"
-            if known and known.name != match.group(0)
-            else (match.group(0))
-        )
+        said, known = match.group(0), permissions.get(int(match.group(1)))
+        return f"{known.name} ({said})" if known and known.name != said else said
 
     return PERMISSION_BIT.sub(named, text)
 
