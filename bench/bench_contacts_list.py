@@ -1,4 +1,5 @@
-"""The contacts list page over 100,000 contacts on PostgreSQL (issue 4: median < 150 ms).
+"""The contacts list page over 100,000 contacts on PostgreSQL (issue 4: median < 150 ms), with
+what Spotler last reported of each synced contact's permissions (issue 15).
 
 Server time only: Django's test client calls the view in this process, logged in as a Marketer,
 so the figure is the middleware, the queries and the rendering, without a network or a browser.
@@ -38,7 +39,12 @@ CASES = {
     "search (e-mail prefix)": "q=anna.bakker",
     "search (exact external id)": "q=C-054321",
     "page 500": "page=500",
+    # Spotler's reports: what the pull keeps of each synced contact's permissions.
+    "filtered (unsubscribed in Spotler)": "consent=1:unsubscribed",
+    "filtered (unsubscribed, account manager)": "consent=1:unsubscribed&account_manager=Manager+K",
+    "filtered (newsletter off as Spotler reported it)": "consent=1:off",
 }
+UNSUBSCRIBED_IN_SPOTLER = 0.03  # of the synced contacts the shop says "yes" for
 
 
 def set_up_django() -> None:
@@ -133,22 +139,48 @@ def make_contacts() -> list:
     return contacts
 
 
+def make_spotler_reports() -> tuple[list, list]:
+    """What the pull keeps of the synced contacts: their permissions as Spotler reported them,
+    and, for those who unsubscribed in Spotler, when."""
+    from contacts.models import Contact
+    from sync.models import SpotlerConsent, SpotlerState
+
+    rng = random.Random(SEED + 1)
+    states, consents = [], []
+    synced = Contact.objects.filter(sync_status="synced").values_list("pk", "fields", "synced_at")
+    for pk, fields, synced_at in synced.iterator(chunk_size=5000):
+        newsletter = bool(fields.get("newsletter"))
+        if newsletter and rng.random() < UNSUBSCRIBED_IN_SPOTLER:
+            newsletter = False
+            consents.append(SpotlerConsent(contact_id=pk, bit=1, enabled=False,
+                                           changed_at=synced_at))  # fmt: skip
+        states.append(SpotlerState(contact_id=pk, last_changed=synced_at,
+                                   permissions={"1": newsletter, "2": False, "3": False}))  # fmt: skip
+    return states, consents
+
+
 def fill_ledger() -> str:
     from django.db import connection, transaction
 
     from contacts.models import Contact
+    from sync.models import SpotlerConsent, SpotlerState
 
     if (
         Contact.objects.count() == CONTACTS
         and Contact.objects.filter(external_id="C-000001").exists()
+        and SpotlerState.objects.exists()
     ):
         return "reused"
     with transaction.atomic():
         Contact.objects.all().delete()
         Contact.objects.bulk_create(make_contacts(), batch_size=5000)
+        states, consents = make_spotler_reports()
+        SpotlerState.objects.bulk_create(states, batch_size=5000)
+        SpotlerConsent.objects.bulk_create(consents, batch_size=5000)
     # What autovacuum does soon after a load; it lets PostgreSQL answer from indexes alone.
     with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE contacts_contact")
+        for table in ("contacts_contact", "sync_spotlerstate", "sync_spotlerconsent"):
+            cursor.execute(f"VACUUM ANALYZE {table}")
     return "created"
 
 

@@ -25,6 +25,8 @@ class ContactFilterForm(forms.Form):
     state = forms.ChoiceField(required=False, choices=[("", "Any state"), *STATE_CHOICES])
     language = forms.CharField(required=False, max_length=35)
     account_manager = forms.CharField(required=False, max_length=200)
+    # "<bit>:on" / "off" / "unsubscribed"; the menu lists the permissions the mapping knows.
+    consent = forms.RegexField(required=False, regex=r"^[0-9]{1,4}:(on|off|unsubscribed)$")
     page = forms.IntegerField(required=False, min_value=1, max_value=1_000_000)
 
     def filters(self) -> ContactFilters:
@@ -35,6 +37,7 @@ class ContactFilterForm(forms.Form):
             state=data.get("state") or "",
             language=data.get("language") or "",
             account_manager=data.get("account_manager") or "",
+            consent=data.get("consent") or "",
         )
 
     def page_number(self) -> int:

@@ -3,7 +3,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from contacts import browse
+from contacts import browse, standing
 from contacts.forms import ApiTokenForm, ContactFilterForm
 from contacts.models import ApiToken, TokenScope
 from contacts.tokens import create_api_token, revoke_api_token
@@ -49,7 +49,12 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 def contact_list(request: HttpRequest) -> HttpResponse:
     form = ContactFilterForm(request.GET)
     listing = browse.browse_contacts(filters=form.filters(), page=form.page_number())
-    context = {"form": form, "listing": listing, "cap": browse.COUNT_CAP}
+    context = {
+        "form": form,
+        "listing": listing,
+        "cap": browse.COUNT_CAP,
+        "consent_choices": standing.consent_choices(listing.permissions),
+    }
     return render(request, "contacts/contact_list.html", context)
 
 
@@ -58,10 +63,13 @@ def contact_detail(request: HttpRequest, external_id: str) -> HttpResponse:
     record = browse.read_contact(external_id=external_id)
     if record is None:
         raise Http404(external_id)
+    timeline = contact_timeline(record.contact)
+    browse.describe_timeline(timeline.events, permissions=record.permissions)
     context = {
         "record": record,
         "contact": record.contact,
+        "standing": record.standing,
         "external_id": external_id,
-        "timeline": contact_timeline(record.contact),
+        "timeline": timeline,
     }
     return render(request, "contacts/contact_detail.html", context)

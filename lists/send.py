@@ -155,7 +155,8 @@ def _waiting_error(outcome: push_first.PushFirst) -> str:
         if outcome.retry_at
         else "they are tried again shortly"
     )
-    words = f" Spotler said: {outcome.reason}" if outcome.reason else ""
+    # The reason starts with Spotler's own words (sync/explain.py).
+    words = f" {outcome.reason}" if outcome.reason else ""
     many = outcome.waiting != 1
     who = f"{outcome.waiting} contacts of the list are" if many else "1 contact of the list is"
     when = when if many else when.replace("they are", "it is")

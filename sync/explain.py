@@ -18,20 +18,51 @@ EXPLANATIONS = {
 }
 
 
-def explain(error: spotler.SpotlerError) -> str:
-    """'<what it means> Spotler said: <Spotler's own words>'."""
-    meaning = EXPLANATIONS.get(error.error_type or "")
-    if meaning is None and error.status in (401, 403):
-        meaning = EXPLANATIONS["NOT_AUTHORIZED"]
-    if meaning is None:
-        meaning = (
-            "Spotler could not take the change."
-            if error.permanent
-            else ("Spotler could not be reached; it will be tried again.")
-        )
-    return f"{meaning} Spotler said: {error}"
+def explain(error: spotler.SpotlerError, *, refused: list[str] | tuple[str, ...] = ()) -> str:
+    """Spotler's own words first, said once; then the value it refused, when that can be known
+    (sync/refused_values.py); then what it means for whoever has to act."""
+    return " ".join(
+        part for part in (spotler_words(error), _refused(refused), meaning(error)) if part
+    )
 
 
-def explain_batch_code(code: str, message: str) -> str:
-    meaning = EXPLANATIONS.get(code, "Spotler could not take the change.")
-    return f"{meaning} Spotler said: {code}: {message}".strip()
+def spotler_words(error: spotler.SpotlerError) -> str:
+    """'Spotler: “Property is invalid” (400 INVALID_PARAMS).' or, without an answer, ours."""
+    if error.status is None:
+        return _sentence(error.message)
+    code = " ".join(str(part) for part in (error.status, error.error_type) if part)
+    return f"Spotler: “{error.message}” ({code})."
+
+
+def meaning(error: spotler.SpotlerError) -> str:
+    found = EXPLANATIONS.get(error.error_type or "")
+    if found is None and error.status in (401, 403):
+        found = EXPLANATIONS["NOT_AUTHORIZED"]
+    if found is not None:
+        return found
+    if error.permanent:
+        return "Spotler could not take the change."
+    if error.status is None:
+        return "It will be tried again."
+    return "Spotler could not be reached; it will be tried again."
+
+
+def explain_batch_code(
+    code: str, message: str, *, refused: list[str] | tuple[str, ...] = ()
+) -> str:
+    words = f"Spotler: “{message}” ({code})." if message else f"Spotler: {code}."
+    found = EXPLANATIONS.get(code, "Spotler could not take the change.")
+    return " ".join(part for part in (words, _refused(refused), found) if part)
+
+
+def _refused(refused: list[str] | tuple[str, ...]) -> str:
+    if not refused:
+        return ""
+    return (
+        ("Refused value: " if len(refused) == 1 else "Refused values: ") + "; ".join(refused) + "."
+    )
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?", "…")) else f"{text}."

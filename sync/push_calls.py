@@ -19,6 +19,7 @@ from sync.models import (
 )
 from sync.push_claims import PushOutcome
 from sync.push_payload import Prepared, prepare_upsert, spotler_off_at_many
+from sync.refused_values import refused_values
 
 BATCH_SIZE = 100  # Spotler's most per POST contact/list (spotler-api.md §5.2)
 
@@ -58,7 +59,9 @@ def upsert_one(
     try:
         client.upsert_contact(prepared.wire, update=True, purge=False)
     except spotler.SpotlerError as error:
-        return _record(contact, run, SyncEventKind.PUSH, _failure(error, prepared.payload))
+        refused = _refused(error.error_type, prepared.payload, mapping=mapping, error=error)
+        outcome = _failure(error, prepared.payload, refused=refused)
+        return _record(contact, run, SyncEventKind.PUSH, outcome)
     return _record(contact, run, SyncEventKind.PUSH, _accepted(prepared))
 
 
@@ -87,9 +90,11 @@ def upsert_many(
             results = client.upsert_contacts([p.wire for p in chunk], update=True, purge=False)
         except spotler.SpotlerError as error:
             for p in chunk:
+                refused = _refused(error.error_type, p.payload, mapping=mapping, error=error)
                 outcomes[p.contact.pk] = _record(
-                    p.contact, run, SyncEventKind.PUSH, _failure(error, p.payload), events
-                )
+                    p.contact, run, SyncEventKind.PUSH,
+                    _failure(error, p.payload, refused=refused), events,
+                )  # fmt: skip
             continue
         by_id = {r.external_id: r for r in results if r.external_id}
         padded = (list(results) + [None] * len(chunk))[: len(chunk)]
@@ -99,9 +104,9 @@ def upsert_many(
                 outcome = _accepted(p)
             else:
                 code, message = (result.code, result.message) if result else ("ERROR", "no answer")
-                outcome = PushOutcome(
-                    ok=False, answer=explain_batch_code(str(code), message), payload=p.payload
-                )
+                refused = _refused(str(code), p.payload, mapping=mapping)
+                answer = explain_batch_code(str(code), message, refused=refused)
+                outcome = PushOutcome(ok=False, answer=answer, payload=p.payload)
             outcomes[p.contact.pk] = _record(p.contact, run, SyncEventKind.PUSH, outcome, events)
     SyncEvent.objects.bulk_create(events, batch_size=500)
     return outcomes
@@ -163,10 +168,30 @@ def _anonymize(contact: Contact, *, external_id: str | None, client, run) -> Pus
     return _record(contact, run, SyncEventKind.ANONYMIZE, outcome)
 
 
-def _failure(error: spotler.SpotlerError, payload: dict) -> PushOutcome:
+def _failure(error: spotler.SpotlerError, payload: dict, *, refused=()) -> PushOutcome:
     return PushOutcome(
-        ok=False, transient=not error.permanent, answer=explain(error), payload=payload
+        ok=False,
+        transient=not error.permanent,
+        answer=explain(error, refused=refused),
+        payload=payload,
     )
+
+
+# The answers that mean "a value we sent is wrong" without saying which (spotler-api.md §5.1).
+VALUE_REFUSALS = {"INVALID_PARAMS", "PROPERTY_INVALID", "INVALID_PROPERTY"}
+
+
+def _refused(code: str | None, payload: dict, *, mapping: CompiledMapping, error=None) -> list[str]:
+    """The sent values that break what is known of their property, when Spotler refused one."""
+    if error is not None and not (error.permanent and error.status == 400):
+        return []
+    if code not in VALUE_REFUSALS:
+        return []
+    properties = {
+        k: v for k, v in (payload.get("properties") or {}).items() if k != PERMISSIONS_PROPERTY
+    }
+    sources = {step[0]: step[1] for step in mapping.steps}
+    return refused_values(properties, catalogue=catalogue_entries(), sources=sources)
 
 
 def _record(

@@ -89,7 +89,7 @@ def test_an_admin_resyncs_one_language_watches_it_finish_and_retries_a_failed_co
         expect(page.get_by_test_id("sync-state")).to_have_text("failed")
         reason = page.get_by_test_id("sync-error")
         expect(reason).to_contain_text("Spotler refused one of the property values.")
-        expect(reason).to_contain_text("Spotler said: PROPERTY_INVALID")
+        expect(reason).to_contain_text("Spotler: “Property is invalid” (PROPERTY_INVALID).")
 
         # Spotler's advice is to check the mapping: a Marketer stops sending postcodes until
         # the shop has cleaned them up. Then the Admin retries the contact.

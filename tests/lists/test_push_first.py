@@ -103,7 +103,7 @@ def test_a_contact_whose_push_spotler_refuses_is_left_out_counted_and_the_rest_c
     assert in_sandbox(lists_sandbox, body["id"]) == [*ids, "NEW-1"]
     assert not spotler_has(lists_sandbox, "BAD-1")
     bad = Contact.objects.get(external_id="BAD-1")
-    assert bad.sync_status == SyncStatus.FAILED and "Spotler said" in bad.sync_error
+    assert bad.sync_status == SyncStatus.FAILED and bad.sync_error.startswith("Spotler: “")
 
     found = TempList.objects.get(spotler_id=body["id"])
     page = admin_client.get(f"/lists/{found.pk}/").content.decode()
@@ -128,7 +128,7 @@ def test_while_spotler_cannot_take_them_the_list_fails_with_spotlers_words_and_r
     assert (made.sent, made.to_push, made.total) == (0, 1, 3)
     assert "1 contact of the list is not in Spotler yet" in made.error
     assert "it is tried again from" in made.error
-    assert "Spotler said" in made.error and "503" in made.error
+    assert "Spotler: “" in made.error and "(503 " in made.error
     assert made.can_resume
     assert in_sandbox(lists_sandbox, made.spotler_id) == []  # nothing named it meanwhile
     page = admin_client.get(f"/lists/{made.pk}/").content.decode()

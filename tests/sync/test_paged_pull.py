@@ -61,5 +61,5 @@ def test_both_pulls_explain_spotlers_refusal_in_the_same_words(kind, spotler_san
     run = pull_window(**window(), client=wrong)
 
     assert run.status == SyncRunStatus.FAILED
-    assert run.error.startswith("Spotler refused our credentials.")
-    assert "Spotler said: Spotler answered 401" in run.error
+    assert run.error.startswith("Spotler: “Invalid signature")
+    assert "(401 NOT_AUTHORIZED). Spotler refused our credentials." in run.error

@@ -66,7 +66,12 @@ def test_a_value_spotler_refuses_fails_visibly_with_spotlers_reason_and_is_kept(
     assert run.failed == 1
     contact = Contact.objects.get(external_id="C-2")
     assert contact.sync_status == SyncStatus.FAILED
-    assert "Spotler said: Spotler answered 400" in contact.sync_error
+    # Spotler's words first, once; then the value it refused, which Spotler does not name.
+    assert contact.sync_error.startswith(
+        "Spotler: “Property is invalid” (400 INVALID_PARAMS). Refused value: postalCode (from "
+        "the shop's postcode) “not a postcode” is not a Dutch postcode like 1234 AB."
+    )
+    assert contact.sync_error.count("Spotler said") == contact.sync_error.count("answered") == 0
     assert OutboxEntry.objects.get(contact=contact).status == OutboxStatus.FAILED
 
 
@@ -253,4 +258,7 @@ def test_in_a_burst_the_contact_spotler_refuses_fails_alone_with_spotlers_reason
     assert (run.sent, run.failed) == (11, 1)
     failed = Contact.objects.get(sync_status=SyncStatus.FAILED)
     assert failed.external_id == "B-5"
-    assert "Spotler said:" in failed.sync_error
+    assert failed.sync_error.startswith("Spotler: “Property is invalid” (PROPERTY_INVALID).")
+    assert "Refused value: postalCode (from the shop's postcode) “not a postcode”" in (
+        failed.sync_error
+    )

@@ -38,7 +38,10 @@ def test_a_batch_spotler_refused_entirely_while_down_fails_saying_when_it_is_ret
     assert (run.sent, run.failed, run.skipped) == (0, 0, 3)
     assert run.error.startswith(
         f"Spotler did not accept any of 3 contacts; they are retried from {first_retry()} "
-        "(reason: Spotler could not be reached; it will be tried again. Spotler said:"
+        "(reason: Spotler: “"
+    )
+    assert run.error.endswith(
+        "(503 BACKEND_EXCEPTION). Spotler could not be reached; it will be tried again.)"
     )
     assert "503" in run.error
     assert OutboxEntry.objects.filter(status=OutboxStatus.PENDING).count() == 3
