@@ -142,9 +142,7 @@ def _page(
     properties, last_refresh = editor.catalogue_for_editor()
     row_errors = _by_row(errors)
     preview_id = (
-        request.POST.get("preview_id", "")
-        if request.method == "POST"
-        else request.session.get(PREVIEW_KEY, "")
+        request.POST.get("preview_id", "") if request.method == "POST" else _kept_preview(request)
     )
     context = {
         **_editor_context(
@@ -211,6 +209,12 @@ def _remember_preview(request: HttpRequest) -> str:
     if preview_id and is_external_id(preview_id):
         request.session[PREVIEW_KEY] = preview_id
     return preview_id
+
+
+def _kept_preview(request: HttpRequest) -> str:
+    """The contact picked earlier in this session, while it still exists (else: the latest)."""
+    kept = request.session.get(PREVIEW_KEY, "")
+    return kept if kept and Contact.objects.live().with_external_id(kept).exists() else ""
 
 
 def _not_saved(errors, *, rows: list[dict]) -> list[str]:

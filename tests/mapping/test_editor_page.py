@@ -4,7 +4,9 @@ import html as html_lib
 import re
 
 from django.urls import reverse
+from django.utils import timezone
 
+from contacts.models import Contact
 from mapping.models import MappingVersion
 from mapping.versions import current_version, save_version
 from tests.mapping.helpers import add_contact, form_data
@@ -83,3 +85,15 @@ def test_each_row_shows_only_the_options_its_conversion_reads(client, marketer, 
     assert options(7) == ["table", "default", "clear"]
     assert options(8) == ["value"]
     assert '<option value="1" selected>1: Newsletter</option>' in row_html(page, 3)
+
+
+def test_the_preview_goes_back_to_the_latest_contact_when_the_picked_one_is_erased(
+    client, marketer, catalogue
+):
+    add_contact("C-1")
+    add_contact("C-2")
+    client.force_login(marketer)
+    client.post(reverse("mapping:mapping-preview"), form_data([], preview_id="C-1"))
+    Contact.objects.filter(external_id="C-1").update(erased_at=timezone.now())
+    page = client.get(reverse("mapping:mapping-edit")).content.decode()
+    assert 'name="preview_id" id="preview-id" value="C-2"' in page
