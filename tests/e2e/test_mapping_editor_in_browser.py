@@ -9,6 +9,7 @@ from playwright.sync_api import Page, expect
 
 from contacts.ingest import upsert_contact
 from mapping.models import MappingVersion
+from mapping.versions import current_version, save_version
 from spotlersync.roles import Role
 from tests.conftest import transactional
 
@@ -43,12 +44,16 @@ MEASURE = """() => {
         hidden,
         sideways: root.scrollWidth - root.clientWidth,
         wider_than_header: Math.round(main.right - header.right),
-        rows_into_preview: Math.round(rows.right - preview.left),
+        preview_over_rows: Math.min(rows.right, preview.right) > Math.max(rows.left, preview.left)
+            && Math.min(rows.bottom, preview.bottom) > Math.max(rows.top, preview.top),
+        preview_beside: preview.left >= rows.right,
     };
 }"""
 
 
-def assert_readable(page: Page, what: str) -> None:
+def assert_readable(page: Page, what: str, *, preview_beside: bool = True) -> None:
+    """At 1280 and 1440 px: no value cut off, no sideways scrolling, nothing under the preview,
+    which stands beside the rows unless told (rows with long names push it under them)."""
     page.wait_for_load_state("load")  # measured with the page's own CSS, not before it arrives
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
@@ -56,7 +61,9 @@ def assert_readable(page: Page, what: str) -> None:
         assert found["hidden"] == [], f"{what} at {width}px: values cut off: {found['hidden']}"
         assert found["sideways"] <= 0, f"{what} at {width}px scrolls sideways: {found}"
         assert found["wider_than_header"] <= 0, f"{what} at {width}px: wider than the header"
-        assert found["rows_into_preview"] < 0, f"{what} at {width}px: rows under the preview"
+        assert not found["preview_over_rows"], f"{what} at {width}px: the preview hides rows"
+        if preview_beside:
+            assert found["preview_beside"], f"{what} at {width}px: the preview is not beside"
         if SCREENSHOTS:
             Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
             page.screenshot(path=f"{SCREENSHOTS}/mapping-{what}-{width}.png", full_page=True)
@@ -149,3 +156,35 @@ def test_a_property_mapped_twice_says_at_the_top_that_nothing_was_saved(
     assert banner.bounding_box()["y"] < page.get_by_test_id("mapping-rows").bounding_box()["y"]
     assert MappingVersion.objects.count() == 1
     assert_readable(page, "not-saved")
+
+
+@transactional
+def test_every_kind_of_row_shows_its_own_options_readably_beside_the_preview(
+    live_server, log_in, catalogue, marketer
+):
+    shop_has_postcodes()
+    rows = [*current_version().rows,
+            {"source_fields": ["locale"], "property": "taal", "type": "string",
+             "conversion": "language_table",
+             "options": {"table": {"nl_NL": "Nederlands", "de_DE": "Deutsch"},
+                         "default": "English"}},
+            {"source_fields": ["store", "store_view"], "property": "customerType",
+             "type": "string", "conversion": "levels", "options": {}},
+            {"source_fields": [], "property": "discountCode", "type": "string",
+             "conversion": "constant", "options": {"value": "WELKOM-2026"}},
+            {"source_fields": ["mobile_phone_number"], "property": "phoneNumber",
+             "type": "mobNr"}]  # fmt: skip
+    save_version(rows=rows, author=marketer)
+    page = log_in("maria", Role.MARKETER)
+    page.goto(f"{live_server.url}/mapping/")
+
+    city_like = page.get_by_test_id("row-1")  # first_name → firstName: one option
+    expect(city_like.get_by_role("checkbox")).to_have_count(1)
+    box = city_like.get_by_role("checkbox").bounding_box()
+    assert box["width"] < 24 and abs(box["width"] - box["height"]) < 2  # a box, not a pill
+    expect(page.get_by_test_id("row-6").get_by_label("Language table of row 7")).to_have_value(
+        "nl_NL = Nederlands\nde_DE = Deutsch"
+    )
+    expect(page.get_by_test_id("row-6").get_by_role("checkbox")).to_have_count(1)
+    expect(page.get_by_test_id("row-8").get_by_role("checkbox")).to_have_count(0)  # a constant
+    assert_readable(page, "options")
