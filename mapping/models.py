@@ -71,7 +71,7 @@ class MappingVersion(models.Model):
     restored_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # Readable lines: "added firstName ← first_name", "birthday: conversion auto → ..."
+    # Readable lines: "added first_name → firstName", "dob → birthday: conversion auto → ..."
     diff = models.JSONField(default=list, blank=True)
     # "Push the affected contacts now" is taken once per version (mapping/push_offer.py): set
     # by a conditional update, so a double click or a second tab never starts a second run.

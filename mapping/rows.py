@@ -10,21 +10,15 @@ another type (or no property) makes the row broken until a marketer fixes it.
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
-from mapping import conversions
 from mapping.render import (
     EMAIL_PROPERTY,
     Conversion,
     Direction,
     PropertyType,
     Row,
-    compile_mapping,
 )
 
-# How many sample values may fail before a row is refused (a few bad records in the shop
-# should not block a mapping that is right for the rest).
-MAX_FAILING_SHARE = 0.2
 # Spotler's bits are int64 (spotler-api.md §4, properties/list); the ledger keeps them in a
 # PositiveIntegerField (sync.ConsentState.bit), so a bit must also fit there.
 MAX_PERMISSION_BIT = 2**31 - 1
@@ -149,18 +143,9 @@ def broken_rows(rows: Iterable[Mapping], *, catalogue: Mapping[str, CatalogueEnt
     return problems
 
 
-def validate_rows(
-    rows: list[Mapping],
-    *,
-    catalogue: Mapping[str, CatalogueEntry],
-    samples: Mapping[str, list[object]],
-    tz: ZoneInfo,
-) -> list[RowError]:
-    """Why these rows cannot be saved; empty when they can.
-
-    `samples` holds recent real values per source field from the ledger: a row whose
-    conversion fails for many of them would only produce errors.
-    """
+def row_errors(rows: list[Mapping], *, catalogue: Mapping[str, CatalogueEntry]) -> list[RowError]:
+    """What is wrong with the rows themselves, whatever the values: unknown properties or bits,
+    types that do not fit, a property mapped twice, no e-mail row."""
     errors: list[RowError] = []
     seen: dict[tuple[str, int | None], int] = {}
     for index, data in enumerate(rows):
@@ -175,8 +160,6 @@ def validate_rows(
             seen[key] = index
     if not any(d.get("property") == EMAIL_PROPERTY for d in rows):
         errors.append(RowError(-1, "the e-mail row is missing; Spotler needs an e-mail"))
-    if not errors:
-        errors += _sample_errors(rows, samples=samples, tz=tz)
     return errors
 
 
@@ -213,36 +196,6 @@ def _permission_errors(data: Mapping, *, entry: CatalogueEntry, prop: str) -> li
         known = ", ".join(str(b) for b in sorted(entry.bits)) or "none"
         return [f"permission bit {bit} does not exist in Spotler (bits: {known})"]
     return []
-
-
-def _sample_errors(
-    rows: list[Mapping], *, samples: Mapping[str, list[object]], tz: ZoneInfo
-) -> list[RowError]:
-    errors = []
-    for index, data in enumerate(rows):
-        source = (data.get("source_fields") or [None])[0]
-        values = [v for v in samples.get(source, []) if not conversions.is_empty(v)]
-        if not values or data.get("conversion") in (Conversion.CONSTANT, Conversion.LEVELS):
-            continue
-        sending = row_from_json({**data, "direction": Direction.TO_SPOTLER})
-        compiled = compile_mapping([sending], tz=tz)
-        _prop, _src, _read, convert, _clear, _perm = compiled.steps[0]
-        failures = []
-        for value in values:
-            try:
-                convert(value)
-            except conversions.ConversionError as error:
-                text = str(error)  # most messages start with the value, quoted; name it if not
-                failures.append(text if text.startswith("“") else f"“{str(value)[:30]}” {text}")
-        if len(failures) > MAX_FAILING_SHARE * len(values):
-            errors.append(
-                RowError(
-                    index,
-                    f"{len(failures)} of {len(values)} recent values of {source} cannot become "
-                    f"{data['type']} {data['property']}, e.g. {failures[0]}",
-                )
-            )
-    return errors
 
 
 def _bit(data: Mapping) -> int | None:

@@ -115,11 +115,16 @@ def _by_key(rows: list[Mapping]) -> dict[tuple, Mapping]:
     return {_key(r): r for r in rows}
 
 
+# In the editor's order, source field first, with the arrow of the row's direction.
+_ARROWS = {Direction.TO_SPOTLER: "→", Direction.FROM_SPOTLER: "←", Direction.BOTH: "↔"}
+
+
 def _label(row: Mapping) -> str:
     bit = (row.get("options") or {}).get("bit")
     target = f"{row['property']} bit {bit}" if bit is not None else row["property"]
     sources = ", ".join(row.get("source_fields") or []) or "constant"
-    return f"{target} ← {sources}"
+    arrow = _ARROWS.get(row.get("direction") or Direction.TO_SPOTLER, "→")
+    return f"{sources} {arrow} {target}"
 
 
 def _show(value: object) -> str:

@@ -7,8 +7,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_q.tasks import async_task
 
+from contacts.models import Contact, is_external_id
 from mapping import editor, push_offer, tasks
-from mapping.forms import apply_action, rows_from_post, table_to_text
+from mapping.forms import apply_action, rows_from_post
 from mapping.models import MappingVersion
 from mapping.rows import CONVERSION_LABELS
 from mapping.source import seen_source_fields
@@ -24,14 +25,21 @@ from spotlersync.roles import role_required
 CONVERSION_CHOICES = list(CONVERSION_LABELS.items())
 
 
+# The contact the preview shows, kept for the user's session until they pick another.
+PREVIEW_KEY = "mapping_preview_id"
+PREVIEW_MATCHES = 8
+
+
 @role_required("edit_mapping")
 def mapping_edit(request: HttpRequest) -> HttpResponse:
     version = current_version()
     if request.method != "POST":
         return _page(request, rows=version.rows, version=version)
+    _remember_preview(request)
     rows = rows_from_post(request.POST, catalogue=catalogue_entries())
     email_owned = bool(request.POST.get("email_owned"))
-    errors = editor.check_rows(rows) + editor.check_note(request.POST.get("note", ""))
+    checked = editor.check_rows(rows)
+    errors = checked.errors + editor.check_note(request.POST.get("note", ""))
     if errors:
         return _page(request, rows=rows, version=version, errors=errors)
     if rows == version.rows and email_owned == version.email_owned_by_linked_system:
@@ -44,6 +52,8 @@ def mapping_edit(request: HttpRequest) -> HttpResponse:
         note=request.POST.get("note", "")[:300],
     )
     messages.success(request, f"Saved as version {saved.number}.")
+    for found in checked.refusals:
+        messages.warning(request, found.describe(contacts=checked.contacts))
     if changes_what_spotler_receives(version.rows, saved.rows):
         return redirect(_saved_url(saved.number))
     return redirect("mapping:mapping-edit")
@@ -57,7 +67,7 @@ def mapping_rows(request: HttpRequest) -> HttpResponse:
     rows = apply_action(
         rows_from_post(request.POST, catalogue=catalogue), request.POST.get("action", "")
     )
-    context = _editor_context(rows=rows, preview_id=request.POST.get("preview_id", ""))
+    context = _editor_context(rows=rows, preview_id=_remember_preview(request))
     return render(request, "mapping/_rows_and_preview.html", context)
 
 
@@ -65,8 +75,18 @@ def mapping_rows(request: HttpRequest) -> HttpResponse:
 @role_required("edit_mapping")
 def mapping_preview(request: HttpRequest) -> HttpResponse:
     rows = rows_from_post(request.POST, catalogue=catalogue_entries())
-    preview = editor.preview_contact(rows=rows, external_id=request.POST.get("preview_id", ""))
+    preview = editor.preview_contact(rows=rows, external_id=_remember_preview(request))
     return render(request, "mapping/_preview.html", {"preview": preview})
+
+
+@role_required("edit_mapping")
+def preview_matches(request: HttpRequest) -> HttpResponse:
+    """Contacts to preview, found by the start of their external id or e-mail address."""
+    text = request.GET.get("q", "").strip()[:254]
+    found = []
+    if text and "\x00" not in text:
+        found = Contact.objects.live().search(text).order_by("-changed_at")[:PREVIEW_MATCHES]
+    return render(request, "mapping/_preview_matches.html", {"found": found, "text": text})
 
 
 @require_POST
@@ -121,14 +141,16 @@ def _page(
 ) -> HttpResponse:
     properties, last_refresh = editor.catalogue_for_editor()
     row_errors = _by_row(errors)
-    preview_id = request.POST.get("preview_id", "")
+    preview_id = (
+        request.POST.get("preview_id", "") if request.method == "POST" else _kept_preview(request)
+    )
     context = {
         **_editor_context(
             rows=rows, preview_id=preview_id, row_errors=row_errors, properties=properties
         ),
         "version": version,
         "versions": MappingVersion.objects.select_related("author")[:50],
-        "general_errors": row_errors.get(-1, []),
+        "not_saved": _not_saved(errors, rows=rows),
         "push_offer": _push_offer(request, version),
         "email_owned": (
             bool(request.POST.get("email_owned"))
@@ -152,22 +174,16 @@ def _editor_context(
     if properties is None:
         properties, _ = editor.catalogue_for_editor()
     row_errors = row_errors or {}
+    preview = editor.preview_contact(rows=rows, external_id=preview_id)
     return {
-        "row_items": [
-            {
-                "index": i,
-                "row": row,
-                "table_text": table_to_text(row["options"].get("table") or {}),
-                "errors": row_errors.get(i, []),
-            }
-            for i, row in enumerate(rows)
-        ],
+        "row_items": editor.row_items(rows, row_errors=row_errors, properties=properties),
         "row_count": len(rows),
         "conversion_choices": CONVERSION_CHOICES,
         "property_choices": properties,
         "source_fields": seen_source_fields(),
-        "preview": editor.preview_contact(rows=rows, external_id=preview_id),
-        "preview_id": preview_id,
+        "preview": preview,
+        # The contact shown stays the preview's until the user picks another: the form names it.
+        "preview_id": preview.contact.external_id if preview.contact else preview_id,
     }
 
 
@@ -185,6 +201,32 @@ def _saved_url(number: int) -> str:
 
 def _push_refused(request: HttpRequest, message: str) -> HttpResponse:
     return render(request, "mapping/push_refused.html", {"message": message}, status=409)
+
+
+def _remember_preview(request: HttpRequest) -> str:
+    """The contact the form asks to preview; a real external id is kept for the session."""
+    preview_id = request.POST.get("preview_id", "").strip()
+    if preview_id and is_external_id(preview_id):
+        request.session[PREVIEW_KEY] = preview_id
+    return preview_id
+
+
+def _kept_preview(request: HttpRequest) -> str:
+    """The contact picked earlier in this session, while it still exists (else: the latest)."""
+    kept = request.session.get(PREVIEW_KEY, "")
+    return kept if kept and Contact.objects.live().with_external_id(kept).exists() else ""
+
+
+def _not_saved(errors, *, rows: list[dict]) -> list[str]:
+    """Each reason the save was refused, naming its row, for the top of the page."""
+    lines = []
+    for error in errors:
+        if error.index < 0 or error.index >= len(rows):
+            lines.append(error.message)
+        else:
+            what = rows[error.index].get("property") or "no property yet"
+            lines.append(f"Row {error.index + 1} ({what}): {error.message}")
+    return lines
 
 
 def _by_row(errors) -> dict[int, list[str]]:

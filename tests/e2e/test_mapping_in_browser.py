@@ -29,7 +29,7 @@ def test_a_marketer_adds_a_row_sees_the_preview_saves_and_restores(live_server, 
 
     page.get_by_test_id("save").click()
     expect(page.get_by_text("Saved as version 2.")).to_be_visible()
-    expect(page.get_by_test_id("version-2")).to_contain_text("added city ← city")
+    expect(page.get_by_test_id("version-2")).to_contain_text("added city → city")
     expect(page.get_by_test_id("preview-json")).to_contain_text('"city": "Utrecht"')
 
     page.get_by_test_id("version-1").get_by_role("button", name="Restore").click()

@@ -71,7 +71,7 @@ def test_saving_a_valid_change_makes_a_version_and_says_how_many_contacts_it_aff
     assert "Saved as version 2." in html
     assert "changes what Spotler receives for <strong>2</strong> contacts" in html
     assert "Push the 2 affected contacts now" in html
-    assert "added city ← city" in html
+    assert "added city → city" in html
     assert current_version().author == marketer
 
 

@@ -1,7 +1,8 @@
 from zoneinfo import ZoneInfo
 
 from mapping.models import CatalogueRefresh, MappingVersion, SpotlerProperty
-from mapping.rows import CatalogueEntry, broken_rows, row_from_json, validate_rows
+from mapping.refusals import validate_rows
+from mapping.rows import CatalogueEntry, broken_rows, row_from_json
 from mapping.versions import (
     changes_what_spotler_receives,
     current_version,
@@ -78,11 +79,11 @@ def test_saving_keeps_every_version_with_author_and_a_readable_diff(admin_user):
     v2 = save_version(rows=rows, author=admin_user)
     assert v2.number == 2
     assert v2.author == admin_user
-    assert v2.diff == ["added birthday ← dob"]
+    assert v2.diff == ["added dob → birthday"]
     changed = [dict(r) for r in v2.rows]
     changed[-1]["source_fields"] = ["birth_date"]
     v3 = save_version(rows=changed, author=admin_user)
-    assert v3.diff == ["birthday ← birth_date: source fields dob → birth_date"]
+    assert v3.diff == ["birth_date → birthday: source fields dob → birth_date"]
 
 
 def test_restoring_an_old_version_saves_it_as_the_newest(admin_user):
@@ -94,7 +95,7 @@ def test_restoring_an_old_version_saves_it_as_the_newest(admin_user):
     assert restored.restored_from == v1
     assert current_version() == restored
     assert MappingVersion.objects.count() == 3
-    assert "added firstName ← first_name" in restored.diff
+    assert "added first_name ↔ firstName" in restored.diff
 
 
 def test_reordering_rows_does_not_change_what_is_pushed_but_removing_one_does(db):

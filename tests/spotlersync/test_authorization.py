@@ -51,6 +51,7 @@ ACCESS = {
     "mapping:mapping-edit": ("get", row(LOGIN, DENIED, OK, DENIED, OK)),
     "mapping:mapping-rows": ("post", row(LOGIN, DENIED, OK, DENIED, OK)),
     "mapping:mapping-preview": ("post", row(LOGIN, DENIED, OK, DENIED, OK)),
+    "mapping:preview-matches": ("get", row(LOGIN, DENIED, OK, DENIED, OK)),
     # No version 99 exists: allowed roles get past the role check to the lookup.
     "mapping:mapping-restore": ("post", row(LOGIN, DENIED, 404, DENIED, 404)),
     "mapping:push-affected": ("post", row(LOGIN, DENIED, 404, DENIED, 404)),
