@@ -94,6 +94,8 @@ def changes(before: Mapping, after: Mapping) -> dict:
         old, new = _plain(before.get(name)), _plain(after.get(name))
         if old == new and (name in before) == (name in after):
             continue
+        if _empty(old) and _empty(new):  # e.g. a blank field of something new
+            continue
         if _is_secret(name):
             old = MASK if name in before and old not in (None, "") else None
             new = MASK if name in after and new not in (None, "") else None
@@ -101,6 +103,10 @@ def changes(before: Mapping, after: Mapping) -> dict:
             old, new = _unsecret(old), _unsecret(new)
         result[name] = [old, new]
     return result
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
 
 
 def _is_secret(name: str) -> bool:
