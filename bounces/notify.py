@@ -11,6 +11,7 @@ from django.core.mail import send_mail
 from django.urls import reverse
 from django.utils import timezone
 
+from audit import trail
 from bounces.models import FollowUp, NotificationPreference, NotifyChoice
 
 logger = logging.getLogger(__name__)
@@ -19,6 +20,17 @@ logger = logging.getLogger(__name__)
 def choice_of(user: User) -> str:
     pref = NotificationPreference.objects.filter(user=user).first()
     return pref.choice if pref else NotifyChoice.NONE
+
+
+def save_choice(*, user: User, choice: str) -> None:
+    """How `user` hears about new follow-ups (their own setting; recorded in the audit trail)."""
+    before = choice_of(user)
+    NotificationPreference.objects.update_or_create(user=user, defaults={"choice": choice})
+    if before != choice:
+        trail.record(
+            actor=user, action="changed", object_type="notification settings", obj=user,
+            object_label=user.get_username(), before={"choice": before}, after={"choice": choice},
+        )  # fmt: skip
 
 
 def followups_opened(*, followup_ids: list[int]) -> int:
@@ -74,6 +86,9 @@ def _send(subject: str, body: str, user: User) -> bool:
     try:
         send_mail(subject, body, None, [user.email])
     except OSError as error:  # the mail server is unreachable: the inbox still has the work
-        logger.warning("Could not mail %s about follow-ups: %s", user.get_username(), error)
+        # The user's id, not the address or the error's text (SMTP errors quote the address).
+        logger.warning(
+            "Could not mail user %s about follow-ups: %s", user.pk, error.__class__.__name__
+        )
         return False
     return True

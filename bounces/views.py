@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from bounces import inbox, work
+from bounces import inbox, notify, work
 from bounces.figures import chart_bars, inbox_figures
 from bounces.forms import (
     CorrectEmailForm,
@@ -105,9 +105,7 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
     initial = {"choice": pref.choice if pref else NotifyChoice.NONE}
     form = NotificationForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        NotificationPreference.objects.update_or_create(
-            user=request.user, defaults={"choice": form.cleaned_data["choice"]}
-        )
+        notify.save_choice(user=request.user, choice=form.cleaned_data["choice"])
         messages.success(request, "Saved how you hear about new follow-ups.")
         return redirect("bounces:notifications")
     context = {"form": form, "has_email": bool(request.user.email)}

@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from audit import trail
 from bounces.followups import resolve
 from bounces.models import FollowUp, FollowUpState, FollowUpStep, Resolution, StepAction
 from bounces.owners import display_name, possible_owners
@@ -70,6 +71,12 @@ def assign(followups: list[FollowUp], *, owner: User, by: User) -> int:
                 continue
             if followup.owner_id == owner.pk and not followup.owner_unmatched:
                 continue
+            trail.record(
+                actor=by, action="assigned", object_type="follow-up", obj=followup,
+                object_label=f"#{followup.pk}",
+                before={"owner": display_name(followup.owner) if followup.owner else None},
+                after={"owner": display_name(owner)},
+            )  # fmt: skip
             followup.owner, followup.owner_unmatched = owner, False
             followup.save(update_fields=["owner", "owner_unmatched"])
             FollowUpStep.objects.create(

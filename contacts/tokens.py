@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from audit import trail
 from contacts.models import ApiToken, TokenScope
 from spotlersync.cache_outage import CACHE_DOWN, warn_cache_down
 
@@ -49,24 +50,41 @@ def hash_token(secret: str) -> str:
 
 
 def create_api_token(
-    *, name: str, scope: TokenScope, created_by: AbstractBaseUser | None = None
+    *,
+    name: str,
+    scope: TokenScope,
+    created_by: AbstractBaseUser | None = None,
+    actor: trail.Actor = None,
 ) -> NewToken:
+    """`actor`: who to name in the audit trail when not `created_by` (e.g. "manage.py ...")."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(
-        name=name,
-        scope=scope,
-        prefix=secret[:12],
-        token_hash=hash_token(secret),
-        created_by=created_by,
-    )
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            name=name,
+            scope=scope,
+            prefix=secret[:12],
+            token_hash=hash_token(secret),
+            created_by=created_by,
+        )
+        trail.record(
+            actor=actor or created_by, action="created", object_type="api token", obj=token,
+            after={"name": name, "scope": str(scope), "prefix": token.prefix},
+        )  # fmt: skip
     return NewToken(token=token, secret=secret)
 
 
-def revoke_api_token(*, token: ApiToken) -> bool:
+def revoke_api_token(*, token: ApiToken, actor: trail.Actor = None) -> bool:
     """Revoke at once; False when it already was."""
-    revoked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
+    now = timezone.now()
+    with transaction.atomic():
+        revoked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+            revoked_at=now
+        )
+        if revoked:
+            trail.record(
+                actor=actor, action="revoked", object_type="api token", obj=token,
+                before={"revoked_at": None}, after={"revoked_at": now},
+            )  # fmt: skip
     forget_cached_token(token=token)
     return revoked == 1
 

@@ -38,7 +38,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
 @role_required("manage_api_tokens")
 def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     token = get_object_or_404(ApiToken, pk=pk)
-    if revoke_api_token(token=token):
+    if revoke_api_token(token=token, actor=request.user):
         messages.success(request, f"Revoked “{token.name}”; calls with it are refused from now on.")
     else:
         messages.info(request, f"“{token.name}” was already revoked.")

@@ -326,6 +326,7 @@ def build_router(*, read: HttpBearer, write: HttpBearer) -> Router:
                 expires_at=payload.expires_at,
                 to_push=selection.not_in_spotler,
                 client=api_client(),
+                actor=request.auth,
             )
         except budget.BudgetExhausted as full:
             raise ApiError(409, "list_budget_exhausted", str(full)) from None
@@ -395,7 +396,9 @@ def build_router(*, read: HttpBearer, write: HttpBearer) -> Router:
             code = "list_not_complete" if found.state != "complete" else "list_being_replaced"
             raise ApiError(409, code, refusal)
         try:
-            outcome = refresh.refresh_list(list_pk=found.pk, created_via="api", client=api_client())
+            outcome = refresh.refresh_list(
+                list_pk=found.pk, created_via="api", client=api_client(), actor=request.auth
+            )
         except budget.BudgetExhausted as full:
             raise ApiError(409, "list_budget_exhausted", str(full)) from None
         except refresh.RefreshRefused as refused:
@@ -423,7 +426,7 @@ def build_router(*, read: HttpBearer, write: HttpBearer) -> Router:
             raise not_ours_or_missing(list_id, action="delete")
         if found.state in ("deleted", "deleting"):
             return Status(202, our_list(found))
-        if not lifecycle.request_delete(list_pk=found.pk):
+        if not lifecycle.request_delete(list_pk=found.pk, actor=request.auth):
             detail = (
                 f"“{found.name}” is {found.get_state_display().lower()}; delete it once "
                 "sending has ended (GET it to follow)."

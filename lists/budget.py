@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 import spotler
+from audit import trail
 from lists import push_first, tasks
 from lists.models import LIST_ID_PREFIX, ListBudget, TempList, TempListState
 from spotlersync.cache_outage import cached
@@ -148,6 +149,7 @@ def create_list(
     expires_at: datetime | None = None,
     to_push: int | None = None,
     client: spotler.SpotlerClient | None = None,
+    actor: trail.Actor = None,
 ) -> TempList:
     """Take a slot of the budget, make the (empty) list in Spotler, and queue the sending of
     its contacts. BudgetExhausted when no slot is free; ListRefused for a bad name or a
@@ -155,7 +157,8 @@ def create_list(
 
     `named_ids` are the ids the list was named by (a refresh selects from them again);
     `replaces` is the list a refresh replaces (lists/refresh.py); `to_push`: how many of the
-    contacts Spotler does not have yet (the selection's count; counted here when not given)."""
+    contacts Spotler does not have yet (the selection's count; counted here when not given);
+    `actor`: who the audit trail names when not `created_by` (an API token)."""
     name = (name or "").strip()
     if not name:
         raise ListRefused("Give the list a name.")
@@ -200,6 +203,15 @@ def create_list(
             if "too many temporary lists" in error.message.lower():
                 raise BudgetExhausted(exhausted_message(budget, spotler_refused=True)) from error
             raise ListRefused(f"Spotler refused the list: {error}") from error
+        trail.record(
+            actor=actor or created_by, action="created", object_type="temporary list", obj=made,
+            object_label=name,
+            after={
+                "name": name, "contacts": len(made.contact_ids), "expires_at": expires_at,
+                "filters": made.filters, "via": created_via,
+                "replaces": replaces.name if replaces else None,
+            },
+        )  # fmt: skip
         transaction.on_commit(lambda: tasks.queue_send(made.pk))
         transaction.on_commit(forget_counted_budget)
     return made

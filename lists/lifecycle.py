@@ -11,17 +11,27 @@ from django.db import transaction
 from django.utils import timezone
 
 import spotler
+from audit import trail
 from lists import budget, tasks
 from lists.models import DELETABLE, TempList, TempListState
 from sync.spotler_connection import spotler_client
 
 
-def request_delete(*, list_pk: int) -> bool:
+def request_delete(*, list_pk: int, actor: trail.Actor = None) -> bool:
     """Mark the list for deletion and queue the delete; False when it cannot be deleted now
-    (it is sending, or already deleted)."""
-    marked = TempList.objects.filter(pk=list_pk, state__in=DELETABLE).update(
-        state=TempListState.DELETING, next_delete_at=None
-    )
+    (it is sending, or already deleted). `actor`: who asked, for the audit trail (None: the
+    system, e.g. a refresh retiring the list it replaced)."""
+    with transaction.atomic():
+        found = TempList.objects.filter(pk=list_pk, state__in=DELETABLE).first()
+        marked = TempList.objects.filter(pk=list_pk, state__in=DELETABLE).update(
+            state=TempListState.DELETING, next_delete_at=None
+        )
+        if marked and found is not None:
+            trail.record(
+                actor=actor, action="deleted", object_type="temporary list", obj=found,
+                object_label=found.name,
+                before={"state": found.state}, after={"state": TempListState.DELETING},
+            )  # fmt: skip
     if marked:
         transaction.on_commit(lambda: tasks.queue_delete(list_pk))
     return bool(marked)

@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 import spotler
+from audit import trail
 from lists import budget, lifecycle, tasks
 from lists.models import TempList, TempListState
 from lists.selection import reselect
@@ -66,12 +67,14 @@ def refresh_list(
     created_by: AbstractBaseUser | None = None,
     created_via: str = "dashboard",
     client: spotler.SpotlerClient | None = None,
+    actor: trail.Actor = None,
 ) -> RefreshOutcome:
     """Make the list's selection again: add the new contacts, or replace the list when
     contacts must leave. RefreshRefused when the list is not complete or is being replaced;
     ReplacementNeedsSlot when a replacement is needed and the budget is full (nothing is
     changed then); budget.ListRefused or spotler.SpotlerError when Spotler refuses or cannot
-    be asked about the new list."""
+    be asked about the new list. `actor`: who the audit trail names when not `created_by`."""
+    actor = actor or created_by
     found = TempList.objects.get(pk=list_pk)
     refusal = refresh_refusal(found)
     if refusal:
@@ -81,12 +84,23 @@ def refresh_list(
     current = set(found.contact_ids)
     leaving = sum(1 for external_id in found.contact_ids if external_id not in chosen)
     if leaving:
-        made = _replace(found, selection, unknown, created_by, created_via, client)
+        made = _replace(found, selection, unknown, created_by, created_via, client, actor)
+        _record(
+            found, actor=actor, after={"contacts": len(made.contact_ids), "replaced_by": made.name}
+        )
         return RefreshOutcome(refreshed=made, added=0, leaving=leaving)
     new = [external_id for external_id in selection.ids if external_id not in current]
     _add(found, new, selection.left_out, unknown)
+    _record(found, actor=actor, after={"contacts": len(found.contact_ids) + len(new)})
     found.refresh_from_db()
     return RefreshOutcome(refreshed=found, added=len(new), leaving=0)
+
+
+def _record(found: TempList, *, actor: trail.Actor, after: dict) -> None:
+    trail.record(
+        actor=actor, action="refreshed", object_type="temporary list", obj=found,
+        object_label=found.name, before={"contacts": len(found.contact_ids)}, after=after,
+    )  # fmt: skip
 
 
 def refresh_refusal(found: TempList) -> str:
@@ -129,7 +143,7 @@ def _add(found: TempList, new: list[str], left_out: dict, unknown: list[str]) ->
         locked.save(update_fields=fields)
 
 
-def _replace(found, selection, unknown, created_by, created_via, client) -> TempList:
+def _replace(found, selection, unknown, created_by, created_via, client, actor) -> TempList:
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -152,6 +166,7 @@ def _replace(found, selection, unknown, created_by, created_via, client) -> Temp
                 if found.expires_at and found.expires_at > now
                 else None,
                 client=client,
+                actor=actor,
             )
     except budget.BudgetExhausted as full:
         raise ReplacementNeedsSlot(

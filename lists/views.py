@@ -163,7 +163,7 @@ def list_delete(request: HttpRequest) -> HttpResponse:
             messages.error(
                 request, f"{spotler_id} is not one of our lists; only its system can delete it."
             )
-        elif lifecycle.request_delete(list_pk=found.pk):
+        elif lifecycle.request_delete(list_pk=found.pk, actor=request.user):
             messages.success(request, f"“{found.name}” is being deleted.")
         else:
             messages.error(

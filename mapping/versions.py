@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
+from audit import trail
 from mapping.defaults import DEFAULT_ROWS
 from mapping.models import MappingVersion
 from mapping.render import Conversion, Direction
@@ -37,15 +38,25 @@ def save_version(
     previous = current_version()
     rows = [_normalise(r) for r in rows]
     number = (MappingVersion.objects.aggregate(n=Max("number"))["n"] or 0) + 1
-    return MappingVersion.objects.create(
+    diff = describe_changes(previous.rows, rows) + _ownership_change(
+        previous.email_owned_by_linked_system, email_owned_by_linked_system
+    )
+    version = MappingVersion.objects.create(
         number=number,
         rows=rows,
         email_owned_by_linked_system=email_owned_by_linked_system,
         author=author,
         note=note,
-        diff=describe_changes(previous.rows, rows)
-        + _ownership_change(previous.email_owned_by_linked_system, email_owned_by_linked_system),
+        diff=diff,
     )
+    # The rows themselves stay in the versions; the trail keeps the summary a person reads.
+    trail.record(
+        actor=author, action="saved", object_type="mapping", object_id=number,
+        object_label=f"version {number}" + (f" ({note})" if note else ""),
+        before={"version": previous.number, "rows": len(previous.rows), "changes": []},
+        after={"version": number, "rows": len(rows), "changes": diff},
+    )  # fmt: skip
+    return version
 
 
 def restore_version(*, number: int, author) -> MappingVersion:

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 import spotler
+from audit import trail
 from public import throttle
 from public.lookup import look_up_code
 from public.lookup_forms import LookupPageForm
@@ -74,6 +75,10 @@ def lookup_page_create(request: HttpRequest) -> HttpResponse:
     form = LookupPageForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         page = form.save()
+        trail.record(
+            actor=request.user, action="created", object_type="lookup page", obj=page,
+            object_label=page.slug, after=trail.snapshot(page),
+        )  # fmt: skip
         messages.success(request, f"Lookup page “{page.slug}” is saved.")
         return redirect("public:lookup-page-edit", pk=page.pk)
     return render(request, "public/lookup_page_form.html", {"form": form, "page": None})
@@ -82,9 +87,14 @@ def lookup_page_create(request: HttpRequest) -> HttpResponse:
 @role_required("manage_public_pages")
 def lookup_page_edit(request: HttpRequest, pk: int) -> HttpResponse:
     page = get_object_or_404(LookupPage, pk=pk)
+    before = trail.snapshot(page)
     form = LookupPageForm(request.POST or None, instance=page)
     if request.method == "POST" and form.is_valid():
         form.save()
+        trail.record(
+            actor=request.user, action="changed", object_type="lookup page", obj=page,
+            object_label=page.slug, before=before, after=trail.snapshot(page),
+        )  # fmt: skip
         messages.success(request, f"Lookup page “{page.slug}” is saved.")
         return redirect("public:lookup-page-edit", pk=page.pk)
     public_url = request.build_absolute_uri(reverse("public:lookup-page", args=[page.slug]))

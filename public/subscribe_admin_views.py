@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from audit import trail
 from public import subscribe
 from public.models import SubscribeForm, Subscription, SubscriptionState
 from public.subscribe_admin_forms import SubscribeFormForm
@@ -41,8 +42,14 @@ def form_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _edit(request: HttpRequest, instance: SubscribeForm) -> HttpResponse:
     form = SubscribeFormForm(request.POST or None, instance=instance)
+    before = trail.snapshot(instance) if instance.pk else {}
     if request.method == "POST" and form.is_valid():
         saved = form.save()
+        trail.record(
+            actor=request.user, action="changed" if before else "created",
+            object_type="subscribe form", obj=saved, object_label=saved.slug,
+            before=before, after=trail.snapshot(saved),
+        )  # fmt: skip
         state = "on" if saved.enabled else "off"
         messages.success(request, f"The form “{saved.slug}” is saved; it is switched {state}.")
         return redirect("public:subscribe-form-detail", pk=saved.pk)

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "bounces",
     "lists",
     "public",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -58,6 +59,7 @@ MIDDLEWARE = [
     "contacts.api_errors.refuse_large_body",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "audit.trail.remember_request",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -254,6 +256,8 @@ SYNC_PULL_OVERLAP_MINUTES = env.int("SYNC_PULL_OVERLAP_MINUTES", default=60)
 # each contact's latest event of each kind and every event of a contact that is still failed
 # (sync/retention.py); finished runs left without events go too.
 SYNC_EVENT_RETENTION_DAYS = env.int("SYNC_EVENT_RETENTION_DAYS", default=90)
+# Audit entries (audit/: who changed what) older than this many days go in the same nightly job.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
 
 # The bounce inbox (bounces/followups.py): a hard bounce opens a follow-up at once, soft bounces
 # once BOUNCES_SOFT_THRESHOLD arrive within BOUNCES_SOFT_DAYS. Its owner is the user named by the
@@ -398,13 +402,33 @@ PERMISSIONS_POLICY = {
 }
 # --- end of login lockout and security headers -----------------------------------------------
 
+# Log lines (spotlersync/logs.py): "plain" for people, "json" (one object a line) for a log
+# collector. Both name the run and the contact (external id) being worked on, and mask e-mail
+# addresses.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain").lower()
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT is “{LOG_FORMAT}”; use plain or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "{asctime} {levelname} {name}: {message}", "style": "{"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "spotlersync.logs.ContextFilter"}},
+    "formatters": {
+        "plain": {"()": "spotlersync.logs.PlainFormatter"},
+        "json": {"()": "spotlersync.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # Django's and django-q2's own lines go through the same handler (same format).
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django-q": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
         # At DEBUG these log request bodies (e-mail addresses) and signed headers.
         "oauthlib": {"level": "WARNING"},

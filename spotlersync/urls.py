@@ -24,6 +24,7 @@ urlpatterns = [
     path("sync/", include("sync.urls")),
     path("bounces/", include("bounces.urls")),
     path("lists/", include("lists.urls")),
+    path("audit/", include("audit.urls")),
     # Subscribe forms and lookup pages (public, and the Admins' pages that configure them);
     # the staff search of Spotler.
     path("", include("public.urls")),

@@ -13,6 +13,7 @@ from datetime import datetime
 from django.utils import timezone
 
 import spotler
+from spotlersync.logs import log_context
 from sync.explain import explain
 from sync.models import SyncRun, SyncRunStatus
 from sync.run_state import COUNTERS, cancel_requested, finish_run
@@ -35,6 +36,11 @@ def pull_pages(
 ) -> SyncRun:
     """Run (or resume) a pull of `kind` over [since, until]; the run as it ended."""
     run = start_pull(run, kind=kind, trigger=trigger, since=since, until=until)
+    with log_context(run=run.pk):
+        return _pull(run, read_pages=read_pages, apply_page=apply_page)
+
+
+def _pull(run: SyncRun, *, read_pages: ReadPages, apply_page: ApplyPage) -> SyncRun:
     status, error = SyncRunStatus.SUCCEEDED, ""
     try:
         for page in read_pages(run.checkpoint.get("after")):

@@ -17,6 +17,7 @@ from django.utils import timezone
 import spotler
 from contacts.models import Contact
 from mapping.current import mapping_in_force
+from spotlersync.logs import log_context
 from sync.models import (
     OutboxEntry,
     OutboxKind,
@@ -50,6 +51,14 @@ def push_one_batch(
         kind=SyncRunKind.PUSH, trigger=trigger, status=SyncRunStatus.RUNNING,
         started_at=now, heartbeat_at=now, total=len(contact_ids),
     )  # fmt: skip
+    with log_context(run=run.pk):
+        return _push_claimed(run, token=token, contact_ids=contact_ids, client=client)
+
+
+def _push_claimed(
+    run: SyncRun, *, token: str, contact_ids: list[int], client: spotler.SpotlerClient | None
+) -> SyncRun:
+    """Push each claimed contact once (in batches when many), and end the run."""
     client = client or spotler_client()
     mapping = mapping_in_force()
     entries = OutboxEntry.objects.filter(claim=token, status=OutboxStatus.IN_FLIGHT)
@@ -69,10 +78,12 @@ def push_one_batch(
     )
     retried: list[str] = []  # Spotler's answers to the contacts to be tried again later
     for contact in contacts:
-        outcome = batched.get(contact.pk) or push_contact(
-            contact, kinds=kinds_by_contact.get(contact.pk, set()),
-            external_id=external_ids.get(contact.pk), client=client, mapping=mapping, run=run,
-        )  # fmt: skip
+        with log_context(contact=contact.external_id or external_ids.get(contact.pk)):
+            outcome = batched.get(contact.pk) or push_contact(
+                contact, kinds=kinds_by_contact.get(contact.pk, set()),
+                external_id=external_ids.get(contact.pk), client=client, mapping=mapping,
+                run=run,
+            )  # fmt: skip
         settle_entries(token=token, contact=contact, outcome=outcome)
         run.done += 1
         run.sent += outcome.ok and not outcome.skipped

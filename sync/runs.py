@@ -14,7 +14,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from audit import trail
 from mapping import catalogue
+from spotlersync.logs import log_context
 from sync import backfill, pull, pull_bounces, push, tasks
 from sync.models import SyncRun, SyncRunKind, SyncRunStatus, SyncRunTrigger
 from sync.run_state import COUNTERS, cancel_requested, finish_run
@@ -77,6 +79,16 @@ def start_run(
         kind=kind, trigger=trigger, requested_by=requested_by,
         window_start=window_start, window_end=window_end, filters=filters or {},
     )  # fmt: skip
+    if trigger in (SyncRunTrigger.DASHBOARD, SyncRunTrigger.COMMAND):
+        actor = requested_by or ("manage.py sync" if trigger == SyncRunTrigger.COMMAND else None)
+        trail.record(
+            actor=actor, action="started", object_type="sync run", obj=run,
+            object_label=f"{run.get_kind_display()} #{run.pk}",
+            after={
+                "kind": kind, "trigger": trigger, "window_start": window_start,
+                "window_end": window_end, "filters": run.filters,
+            },
+        )  # fmt: skip
     transaction.on_commit(lambda: queue_run(run))
     return run
 
@@ -140,7 +152,12 @@ def execute_run(run_id: int, *, slice_seconds: float | None = None) -> SyncRun |
     A backfill with `slice_seconds` works one slice and queues the next (sync/backfill.py)."""
     if not claim_run(run_id):
         return None
-    run = SyncRun.objects.get(pk=run_id)
+    with log_context(run=run_id):
+        return _execute(SyncRun.objects.get(pk=run_id), slice_seconds=slice_seconds)
+
+
+def _execute(run: SyncRun, *, slice_seconds: float | None) -> SyncRun:
+    run_id = run.pk
     try:
         if run.kind == SyncRunKind.PUSH:
             push_until_empty(run)
@@ -174,7 +191,8 @@ def work_backfill(run_id: int, *, slice_seconds: float | None = None) -> None:
     if run is None:
         return
     try:
-        backfill.work_on(run_id, slice_seconds=slice_seconds)
+        with log_context(run=run_id):
+            backfill.work_on(run_id, slice_seconds=slice_seconds)
     except Exception as error:
         error_text = f"Stopped by an error: {error!r}"
         finish_run(run, status=SyncRunStatus.FAILED, error=error_text, counters=False)

@@ -87,7 +87,8 @@ def scheduled_jobs() -> list[ScheduledJob]:
             minutes=24 * 60,
             description=(
                 "Deletes timeline events older than SYNC_EVENT_RETENTION_DAYS (keeping each "
-                "contact's latest of each kind, and failed contacts' reasons) and old runs."
+                "contact's latest of each kind, and failed contacts' reasons) and old runs; "
+                "audit entries older than AUDIT_RETENTION_DAYS."
             ),
         ),
     ]

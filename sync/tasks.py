@@ -58,12 +58,15 @@ def pull_bounces() -> str:
 
 
 def prune_sync_history() -> str:
+    from audit.retention import prune_audit_trail  # inside: tasks import at call time
     from sync import retention  # inside: domain modules import tasks at the top
 
     pruned = retention.prune_sync_history()
+    audited = prune_audit_trail()
     return (
         f"{pruned.events} timeline events and {pruned.runs} runs from before "
-        f"{pruned.cutoff:%Y-%m-%d %H:%M} deleted"
+        f"{pruned.cutoff:%Y-%m-%d %H:%M} deleted; {audited} audit entries older than "
+        f"AUDIT_RETENTION_DAYS deleted"
     )
 
 

@@ -36,6 +36,7 @@ ACCESS = {
     "admin:sync_syncevent_changelist": ("get", row(LOGIN, LOGIN, LOGIN, LOGIN, OK)),
     "admin:sync_unknowncontact_changelist": ("get", row(LOGIN, LOGIN, LOGIN, LOGIN, OK)),
     "contacts:token-list": ("get", row(LOGIN, DENIED, DENIED, DENIED, OK)),
+    "audit:entry-list": ("get", row(LOGIN, DENIED, DENIED, DENIED, OK)),
     "contacts:token-create": ("get", row(LOGIN, DENIED, DENIED, DENIED, OK)),
     # No token 1 exists: the Admin gets past the role check to the lookup.
     "contacts:token-revoke": ("post", row(LOGIN, DENIED, DENIED, DENIED, 404)),

@@ -14,7 +14,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, name: str, scope: str, **options) -> None:
-        new = create_api_token(name=name, scope=TokenScope(scope))
+        new = create_api_token(
+            name=name, scope=TokenScope(scope), actor="manage.py create_api_token"
+        )
         # The token alone on stdout, so automation can capture it; the note goes to stderr.
         self.stderr.write(f"Created {scope} token “{name}”; it is not shown again.")
         self.stdout.write(new.secret)

@@ -38,8 +38,10 @@ class Command(BaseCommand):
                 raise CommandError("Pass --token: the demo creates its own only with DEBUG on.")
             # One live demo token at a time: each run retires the one before.
             for old in ApiToken.objects.filter(name=DEMO_TOKEN_NAME, revoked_at__isnull=True):
-                revoke_api_token(token=old)
-            token = create_api_token(name=DEMO_TOKEN_NAME, scope=TokenScope.WRITE).secret
+                revoke_api_token(token=old, actor="manage.py demo_shop")
+            token = create_api_token(
+                name=DEMO_TOKEN_NAME, scope=TokenScope.WRITE, actor="manage.py demo_shop"
+            ).secret
         shop = Shop(
             api_url=f"{url.rstrip('/')}/api/v1", token=token, seed=seed, sandbox_url=sandbox
         )

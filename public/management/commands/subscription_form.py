@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from audit import trail
 from public.models import SubscribeForm
 
 
@@ -26,5 +27,10 @@ class Command(BaseCommand):
             return
         form.enabled = wanted
         form.save(update_fields=["enabled", "updated_at"])
+        trail.record(
+            actor="manage.py subscription_form", action=f"switched {word}",
+            object_type="subscribe form", obj=form, object_label=slug,
+            before={"enabled": not wanted}, after={"enabled": wanted},
+        )  # fmt: skip
         where = f"/subscribe/{slug}/" + (" now answers." if wanted else " now answers 404.")
         self.stdout.write(f"The subscribe form “{slug}” is switched {word}: {where}")
