@@ -3,7 +3,13 @@ from django.contrib import admin
 from public.models import LookupPage, SubscribeForm, Subscription
 from spotlersync.admin_readonly import ReadOnlyAdmin
 
-admin.site.register(SubscribeForm)
+
+@admin.register(SubscribeForm)
+class SubscribeFormAdmin(ReadOnlyAdmin):
+    """Read only here: the dashboard's Subscribe forms pages check every field (permission
+    bits, allowed origins, the catalogue's properties) before a form goes public."""
+
+    list_display = ["slug", "title", "enabled", "updated_at"]
 
 
 @admin.register(Subscription)
@@ -15,4 +21,9 @@ class SubscriptionAdmin(ReadOnlyAdmin):
     search_fields = ["email"]
 
 
-admin.site.register(LookupPage)
+@admin.register(LookupPage)
+class LookupPageAdmin(ReadOnlyAdmin):
+    """Read only here: the dashboard's Lookup pages check every field before a page goes
+    public."""
+
+    list_display = ["slug", "title", "search_property", "enabled", "updated_at"]

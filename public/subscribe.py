@@ -51,8 +51,10 @@ def subscribe(*, form: SubscribeForm, submission: Submission) -> str:
     )
     if settings.PUBLIC_SUBSCRIBE_TRY_AT_ONCE and _slot_now():
         error = _send(subscription, client=_request_client())
-        _settle(subscription.pk, token=token, error=error)
-        if error is None:
+        outcome = _settle(subscription.pk, token=token, error=error)
+        # A refusal (a blacklisted address, say) answers as a success does: no answer may tell
+        # a known or opted-out address from a new one. The form's page shows the refusal.
+        if outcome in ("sent", "refused"):
             return SUBSCRIBED
     else:
         Subscription.objects.filter(pk=subscription.pk, claim=token).update(claim="")
@@ -124,10 +126,13 @@ def claim_due(*, limit: int) -> tuple[str, list[Subscription]]:
 
 
 def retry_subscription(subscription: Subscription) -> bool:
-    """An Admin sends a refused (or waiting) subscription again; False if it is already sent."""
+    """An Admin sends a refused (or waiting) subscription again; False if it is already sent
+    or being sent right now (a claimed row is left to whoever holds it)."""
     changed = Subscription.objects.filter(
-        pk=subscription.pk, state__in=[SubscriptionState.FAILED, SubscriptionState.QUEUED]
-    ).update(state=SubscriptionState.QUEUED, not_before=None, claim="", attempts=0)
+        pk=subscription.pk,
+        state__in=[SubscriptionState.FAILED, SubscriptionState.QUEUED],
+        claim="",
+    ).update(state=SubscriptionState.QUEUED, not_before=None, attempts=0)
     if changed:
         request_sending()
     return bool(changed)

@@ -106,6 +106,10 @@ def read_submission(form: SubscribeForm, data: Mapping[str, object], *, strict: 
             if asked.required:
                 submission.problems[asked.property] = f"Please fill in {asked.label}."
             continue
+        if strict and not _json_type_fits(asked.type, value):
+            kind = "a number" if asked.type in NUMBER_TYPES else "text (a JSON string)"
+            submission.problems[asked.property] = f"{asked.label}: send it as {kind}."
+            continue
         try:
             converted = converter_for_type(asked.type, tz=tz)(value)
         except ConversionError as error:
@@ -114,6 +118,18 @@ def read_submission(form: SubscribeForm, data: Mapping[str, object], *, strict: 
             continue
         submission.properties[asked.property] = converted
     return submission
+
+
+# JSON numbers are taken for these; every other type is text, sent as a JSON string.
+NUMBER_TYPES = {PropertyType.INT, PropertyType.MONEY}
+
+
+def _json_type_fits(kind: str, value: object) -> bool:
+    """A JSON value of the kind the property takes: never true/false, a list or an object; a
+    number only for a number property (text, e.g. "12.50", is read there too)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return False
+    return isinstance(value, str) or kind in NUMBER_TYPES
 
 
 def _read_email(value: object, problems: dict[str, str]) -> str:

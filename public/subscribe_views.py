@@ -33,7 +33,12 @@ def subscribe_page(request: HttpRequest, slug: str) -> HttpResponse:
 def _post_page(request: HttpRequest, form: SubscribeForm, context: dict) -> HttpResponse:
     page = "public/subscribe_page.html"
     if not _trusted_post(request, form):
-        context["general_problem"] = "This page was open too long; please send the form again."
+        origin = request.META.get("HTTP_ORIGIN")
+        context["general_problem"] = (
+            "This form does not accept sign-ups from the site it was sent from."
+            if origin and origin != "null"
+            else "This page was open too long; please send the form again."
+        )
         context["problems"] = {"": context["general_problem"]}
         return render(request, page, context, status=403)
     limited = over_limit(
@@ -120,8 +125,8 @@ def _post_json(request: HttpRequest, form: SubscribeForm) -> HttpResponse:
             400, "malformed_json", 'Send a JSON object, e.g. {"email": "anna@example.com"}.'
         )
     submission = read_submission(form, data, strict=True)
-    if submission.honeypot:
-        return JsonResponse({"status": subscribe.QUEUED}, status=202)
+    if submission.honeypot:  # answered as a sign-up usually is, so a bot learns nothing
+        return JsonResponse({"status": subscribe.SUBSCRIBED}, status=202)
     if submission.problems:
         detail = " ".join(submission.problems.values())
         return _error(422, "invalid_fields", detail, fields=submission.problems)

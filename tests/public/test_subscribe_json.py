@@ -119,7 +119,7 @@ def test_the_honeypot_answers_like_success_but_nothing_is_stored_or_sent(
     )
 
     assert response.status_code == 202
-    assert response.json() == {"status": "queued"}
+    assert response.json() == {"status": "subscribed"}  # as a real sign-up is answered
     assert not Subscription.objects.exists()
     assert not subscribe_calls(lists_sandbox)
 
@@ -171,3 +171,14 @@ def test_a_switched_off_or_unknown_form_answers_404_alike(client, db):
 
     assert off.status_code == unknown.status_code == 404
     assert off.content == unknown.content
+
+
+def test_a_field_of_the_wrong_json_type_is_refused_not_turned_into_text(
+    client, lists_sandbox, catalogue
+):
+    make_form()
+    for value in (True, 42, ["Ann"], {"first": "Ann"}):
+        response = post(client, {"email": "ann@example.com", "firstName": value})
+        assert response.status_code == 422, value
+        assert "send it as text (a JSON string)" in response.json()["fields"]["firstName"]
+    assert not Subscription.objects.exists()
