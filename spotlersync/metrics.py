@@ -15,7 +15,7 @@ from django.db.models.functions import StrIndex, Substr
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -73,7 +73,8 @@ def metrics(request: HttpRequest) -> HttpResponse:
     refusal = _refusal(request.headers.get("Authorization", ""))
     if refusal is not None:
         return refusal
-    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
+    # The classic text format (0.0.4), which every Prometheus version reads.
+    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_PLAIN_0_0_4)
 
 
 def _refusal(authorization: str) -> HttpResponse | None:
