@@ -50,6 +50,12 @@ class BearerToken(HttpBearer):
         except TokenRefused as refused:
             headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
             raise ApiError(401, refused.code, refused.detail, headers=headers) from None
+        if api_token.scope == TokenScope.METRICS:
+            detail = (
+                f"API token “{api_token.name}” opens only /metrics; ask an Admin for a token "
+                "with the read or write scope."
+            )
+            raise ApiError(403, "metrics_only_token", detail)
         if not api_token.allows(self.scope):
             detail = (
                 f"API token “{api_token.name}” may only read; ask an Admin for a token with "

@@ -14,7 +14,8 @@ class ApiTokenForm(forms.Form):
         initial=TokenScope.WRITE,
         widget=forms.RadioSelect,
         help_text="Read: look up contacts and read the changes feed. "
-        "Read and write: also send contacts and orders.",
+        "Read and write: also send contacts and orders. "
+        "Metrics only: a monitoring server reads /metrics, and nothing of the API.",
     )
 
 

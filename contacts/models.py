@@ -212,6 +212,16 @@ class Change(models.Model):
 class TokenScope(models.TextChoices):
     READ = "read", "Read"
     WRITE = "write", "Read and write"
+    # Opens /metrics only, not the API: for a Prometheus server.
+    METRICS = "metrics", "Metrics only (for monitoring)"
+
+
+# What a token of each scope may do.
+SCOPE_GRANTS = {
+    TokenScope.READ: {TokenScope.READ},
+    TokenScope.WRITE: {TokenScope.READ, TokenScope.WRITE},
+    TokenScope.METRICS: {TokenScope.METRICS},
+}
 
 
 class ApiTokenQuerySet(models.QuerySet):
@@ -247,7 +257,7 @@ class ApiToken(models.Model):
         return self.revoked_at is not None
 
     def allows(self, scope: str) -> bool:
-        return scope == TokenScope.READ or self.scope == TokenScope.WRITE
+        return scope in SCOPE_GRANTS.get(self.scope, set())
 
     def used_recently(self, now: datetime, *, seconds: int) -> bool:
         return self.last_used_at is not None and (now - self.last_used_at).total_seconds() < seconds

@@ -8,6 +8,8 @@ cluster when one runs (and to the default cluster otherwise), and to tell an ope
 a run that nothing will take it until they start a cluster.
 """
 
+import time
+
 from django.conf import settings
 from django.core.cache import cache
 
@@ -17,6 +19,10 @@ REPORT_EVERY_SECONDS = 2
 # A few missed reports (a slow cache write, a busy machine) do not make a queue look unworked.
 LAPSES_AFTER_SECONDS = 10
 START_COMMAND = "python manage.py qcluster"
+# The time of the latest report of any cluster of a queue, kept long after the mark lapses (and
+# not removed when one cluster stops: another may still work the queue), for `/readyz` to say
+# how long ago a cluster was last heard of (spotlersync/probes.py).
+HEARTBEAT_KEPT_SECONDS = 24 * 3600
 
 
 def default_queue() -> str:
@@ -33,6 +39,7 @@ def start_command(queue: str) -> str:
 def report_alive(queue: str) -> None:
     try:
         cache.set(_key(queue), True, LAPSES_AFTER_SECONDS)
+        cache.set(_heartbeat_key(queue), time.time(), HEARTBEAT_KEPT_SECONDS)
     except CACHE_DOWN as error:
         warn_cache_down(f"the {queue} queue's cluster cannot say it is running meanwhile", error)
 
@@ -53,6 +60,17 @@ def is_worked(queue: str) -> bool:
     except CACHE_DOWN as error:
         warn_cache_down(f"the {queue} queue is taken to have no cluster meanwhile", error)
         return False
+
+
+def seconds_since_heard_of(queue: str) -> float | None:
+    """Seconds since a cluster working `queue` last reported; None if none did in
+    HEARTBEAT_KEPT_SECONDS. Raises the cache's error when the cache is down."""
+    reported = cache.get(_heartbeat_key(queue))
+    return None if reported is None else max(0.0, time.time() - reported)
+
+
+def _heartbeat_key(queue: str) -> str:
+    return f"queue-heartbeat:{queue}"
 
 
 def _key(queue: str) -> str:

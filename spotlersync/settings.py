@@ -53,6 +53,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: /healthz and /readyz answer before any redirect, host check or session.
+    "spotlersync.probes.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -67,7 +69,7 @@ MIDDLEWARE = [
 if not DEBUG:
     # In production WhiteNoise serves the collected static files; in development `runserver`
     # and the test live server serve them from STATICFILES_DIRS.
-    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+    MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "spotlersync.urls"
 WSGI_APPLICATION = "spotlersync.wsgi.application"
@@ -284,6 +286,15 @@ MAPPING_PUSH_CONFIRM_ABOVE = env.int("MAPPING_PUSH_CONFIRM_ABOVE", default=1000)
 # Ingest API: calls per minute allowed per API token (0: no limit); a runaway loop in the linked
 # system gets 429 with Retry-After instead of filling the outbox.
 API_RATE_LIMIT = env.int("API_RATE_LIMIT", default=6000)
+
+# Probes and metrics (README: "Probes and metrics"). /readyz answers 503 when no queue cluster
+# of the main queue reported for this many seconds; 0: the cluster is not checked (a site run
+# without a cluster on purpose). /metrics opens to an API token of the metrics scope, or to
+# this token (a bearer token of at least 32 characters; empty: only API tokens).
+READYZ_CLUSTER_MAX_AGE_SECONDS = env.int("READYZ_CLUSTER_MAX_AGE_SECONDS", default=30)
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("METRICS_TOKEN must be 32 characters or more (or empty).")
 
 # Production hardening. Each defaults to the safe value when DEBUG is off; the README says
 # which `check --deploy` warnings we silence and why.

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from contacts.api import api
-from spotlersync import views
+from spotlersync import metrics, probes, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -29,6 +29,11 @@ urlpatterns = [
     # the staff search of Spotler.
     path("", include("public.urls")),
     path("admin/", admin.site.urls),
+    # Answered by spotlersync.probes.ProbeMiddleware before any other middleware; listed here
+    # too so that they have names and reverse() finds them.
+    path("healthz", probes.healthz, name="healthz"),
+    path("readyz", probes.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
 ]
 
 handler403 = "spotlersync.views.permission_denied"

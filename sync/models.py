@@ -219,6 +219,10 @@ class Throttle(models.Model):
     until = models.DateTimeField()
     reason = models.CharField(max_length=300, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Counters since the row was made, for /metrics: the 429s that slowed every worker down, and
+    # the seconds they added to the wait (overlapping throttles counted once).
+    times = models.PositiveBigIntegerField(default=0)
+    seconds_total = models.FloatField(default=0)
 
     def __str__(self) -> str:
         return f"throttled until {self.until:%H:%M:%S}"

@@ -67,13 +67,19 @@ class RateLimiter:
 
 
 def throttle_until(moment: datetime, *, reason: str = "") -> None:
+    now = timezone.now()
     with transaction.atomic():
-        throttle, created = Throttle.objects.select_for_update().get_or_create(
-            pk=THROTTLE_ID, defaults={"until": moment, "reason": reason}
+        throttle, _ = Throttle.objects.select_for_update().get_or_create(
+            pk=THROTTLE_ID, defaults={"until": now, "reason": reason}
         )
-        if not created and throttle.until < moment:
+        added = max(0.0, (moment - max(throttle.until, now)).total_seconds())
+        throttle.times += 1
+        throttle.seconds_total += added
+        fields = ["times", "seconds_total", "updated_at"]
+        if throttle.until < moment:
             throttle.until, throttle.reason = moment, reason
-            throttle.save(update_fields=["until", "reason", "updated_at"])
+            fields += ["until", "reason"]
+        throttle.save(update_fields=fields)
 
 
 def throttled_until() -> datetime | None:
