@@ -19,7 +19,7 @@ Decisions the API contract leaves open:
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -199,6 +199,8 @@ def record_order(
     date_problem = moment_range_problem(ordered_at, name="date")
     if date_problem:
         raise InvalidFields({"date": date_problem})
+    # Kept in UTC: an offset such as +23:59 is valid ISO 8601 but more than PostgreSQL stores.
+    ordered_at = ordered_at.astimezone(UTC)
     with transaction.atomic():
         contact = lock_contact(external_id=contact_external_id)
         if contact.is_erased:

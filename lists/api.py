@@ -6,7 +6,7 @@ A list is addressed by its id in Spotler (`spotlersync-…` for ours), so other 
 which the ledger does not hold, can be shown and named too.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
@@ -323,7 +323,8 @@ def build_router(*, read: HttpBearer, write: HttpBearer) -> Router:
                 named_ids=list(dict.fromkeys(payload.external_ids)),
                 filters={"include": list(include)} if include else {},
                 created_via="api",
-                expires_at=payload.expires_at,
+                # In UTC: PostgreSQL stores no offset beyond ±15:59, which ISO 8601 allows.
+                expires_at=payload.expires_at.astimezone(UTC) if payload.expires_at else None,
                 to_push=selection.not_in_spotler,
                 client=api_client(),
                 actor=request.auth,
