@@ -21,9 +21,8 @@ class SubscribeForm(models.Model):
     # "required": false}]; each is a Spotler property, validated against its type.
     extra_fields = models.JSONField(default=list, blank=True)
     language = models.CharField(max_length=35, default="en")
-    thank_you_text = models.TextField(
-        default="Thank you. Please check your inbox to confirm your subscription."
-    )
+    # Nothing sends a confirmation mail, so the default promises none.
+    thank_you_text = models.TextField(default="Thank you for subscribing.")
     # Origins (scheme://host[:port]) whose pages may post to the JSON endpoint.
     allowed_origins = models.JSONField(default=list, blank=True)
     enabled = models.BooleanField(default=False)

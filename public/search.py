@@ -147,10 +147,20 @@ def _with_ledger(found: Iterable[spotler.Contact], conditions: list[Condition]) 
         Match(
             contact=c,
             ledger=ledger.get(c.external_id or ""),
-            values=[(name, property_value(c, name)) for name in names],
+            values=[(name, shown(property_value(c, name))) for name in names],
         )
         for c in found
     ]
+
+
+def shown(value: Any) -> Any:
+    """A value as a person reads it: a set (permissions, bit → on) as the bits that are on."""
+    if isinstance(value, dict):
+        on = [str(bit) for bit, enabled in sorted(value.items()) if enabled]
+        return f"on: {', '.join(on)}" if on else "none on"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(item) for item in value)
+    return value
 
 
 def _decimal(text: str) -> Decimal | None:
