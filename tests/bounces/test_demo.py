@@ -7,10 +7,18 @@ from django.db import connection
 
 from bounces.models import FollowUp
 from bounces.owners import find_owner
-from contacts.demo_shop import ACCOUNT_MANAGERS, SEEDED_BOUNCES, Shop
+from contacts.demo_shop import (
+    ACCOUNT_MANAGERS,
+    DEMO_LIST_NAME,
+    DEMO_LIST_SIZE,
+    DEMO_OTHER_LISTS,
+    SEEDED_BOUNCES,
+    Shop,
+)
 from contacts.ingest import upsert_contact
 from contacts.models import TokenScope
 from contacts.tokens import create_api_token
+from lists.models import TempList
 from sync.push import push_one_batch
 from tests.bounces.helpers import ANNA, pull
 from tests.conftest import ensure_roles, transactional
@@ -76,3 +84,30 @@ def test_live_bounces_are_frequent_mostly_hard_and_often_the_demo_account_manage
     assert len(bounced) >= 60  # of 200 recipient acts: about 80
     assert sum("hardbounce" in line for line in bounced) > len(bounced) / 2
     assert sum(line.startswith("in Spotler: C000000 ") for line in bounced) > len(bounced) / 2
+
+
+@transactional
+def test_the_demo_marketer_finds_a_list_of_the_shops_german_customers_beside_the_crms(
+    live_server, lists_sandbox
+):
+    token = create_api_token(name="Demo shop", scope=TokenScope.WRITE).secret
+    shop = Shop(api_url=f"{live_server.url}/api/v1", token=token, sandbox_url=lists_sandbox.url)
+    shop.load(customers=60, report=lambda line: None)
+    lines: list[str] = []
+
+    shop.seed_lists(report=lines.append)
+    shop.seed_lists(report=lines.append)  # `make run` again: nothing more
+
+    made = TempList.objects.get()
+    german = [e for e, r in shop.customers.items() if r["language"].startswith("de")]
+    assert made.name == DEMO_LIST_NAME and made.contact_ids
+    assert set(made.contact_ids) <= set(german[:DEMO_LIST_SIZE])
+    assert len(made.contact_ids) + sum(made.left_out.values()) == len(german[:DEMO_LIST_SIZE])
+    theirs = [
+        t for t in lists_sandbox.state()["templists"]
+        if not t["externalTemporaryListId"].startswith("spotlersync-")
+    ]  # fmt: skip
+    assert len(theirs) == DEMO_OTHER_LISTS
+    assert lines == [
+        f"temporary list “{DEMO_LIST_NAME}” made of {len(german[:DEMO_LIST_SIZE])} customers"
+    ]
