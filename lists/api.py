@@ -14,7 +14,7 @@ from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 from ninja.params import functions as param
 from ninja.security import HttpBearer
-from pydantic import AwareDatetime, BeforeValidator, WithJsonSchema, field_validator
+from pydantic import AwareDatetime, BeforeValidator, ConfigDict, WithJsonSchema, field_validator
 
 import spotler
 from contacts.api_errors import ApiError
@@ -49,6 +49,10 @@ EndMoment = Annotated[
 
 
 class ListIn(Schema):
+    # A field the call does not know is refused: `filters` would otherwise be ignored in silence
+    # and a developer believe a list was filtered.
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(
         ...,
         min_length=1,

@@ -27,6 +27,7 @@ from lists.selection import (
     select_contacts,
     select_ids,
 )
+from mapping.source import LEDGER_FIELDS, seen_source_fields
 from spotlersync.moments import LATEST_YEAR
 from spotlersync.roles import role_required
 
@@ -70,6 +71,7 @@ def list_new(request: HttpRequest) -> HttpResponse:
         "name": source.get("name", ""), "includable": INCLUDABLE,
         "expires_on": source.get("expires_on", ""),
         "languages": languages(), "account_managers": account_managers(),
+        "source_fields": [n for n in seen_source_fields() if n not in LEDGER_FIELDS],
         "upload": request.session.get(_UPLOAD) if from_file else None,
         "unknown": unknown, "unknown_sample": unknown[:SAMPLE_SIZE],
     }  # fmt: skip

@@ -326,3 +326,12 @@ def test_a_list_of_nobody_is_refused_and_takes_no_slot(api, lists_sandbox):
     assert "(1 unknown; 1 inactive)" in nobody.json()["detail"]
     assert not TempList.objects.exists()
     assert lists_sandbox.state()["templists"] == []
+
+
+def test_a_field_the_call_does_not_know_is_refused_not_ignored(api):
+    answer = api.post(
+        "lists", {"name": "Filtered?", "external_ids": ONE, "filters": {"language": "de"}}
+    )
+    assert answer.status_code == 422
+    assert "filters" in answer.json()["fields"]
+    assert not TempList.objects.exists()
