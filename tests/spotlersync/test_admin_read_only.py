@@ -28,9 +28,13 @@ INTERNAL = [
     "bounces.followup",
     "lists.templist",
     "public.subscription",
+    # Made and edited on the dashboard's own pages, which check every field (permission bits,
+    # allowed origins, the catalogue's properties) before a form or page goes public.
+    "public.subscribeform",
+    "public.lookuppage",
 ]
 # Settings people make in the admin stay editable.
-SETTINGS = ["public.subscribeform", "public.lookuppage", "bounces.notificationpreference"]
+SETTINGS = ["bounces.notificationpreference"]
 
 
 def admin_of(label: str):
