@@ -49,6 +49,7 @@ class SandboxApp:
         )
 
     def _serve_api(self, request: Request, dialect: Dialect) -> Response:
+        self.sandbox.counts.arrived()
         segments = request.segments_after(dialect.prefix)
         route, args, other_method = api.find_route(request.method, segments)
         endpoint = route.endpoint if route else f"{request.method} (unknown endpoint)"

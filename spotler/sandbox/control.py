@@ -90,6 +90,12 @@ def get_requests(order: Order) -> dict[str, Any]:
     return order.sandbox.counts.as_json()
 
 
+def get_requests_per_second(order: Order) -> dict[str, Any]:
+    """API requests that arrived per whole UNIX second, and the busiest second's count."""
+    per_second = order.sandbox.counts.per_second()
+    return {"per_second": per_second, "busiest": max(per_second.values(), default=0)}
+
+
 def list_contacts(order: Order) -> dict[str, Any]:
     with order.sandbox.account.reading() as account:
         return {"contacts": [stored_contact_json(c) for c in account.contacts.all()]}
@@ -278,6 +284,7 @@ ROUTES: tuple[tuple[str, str, Callable[[Order], dict[str, Any]]], ...] = (
     ("POST", "seed-demo", seed_demo_contacts),
     ("GET", "state", get_state),
     ("GET", "requests", get_requests),
+    ("GET", "requests/per-second", get_requests_per_second),
     ("GET", "contacts", list_contacts),
     ("POST", "contacts", import_contact),
     ("GET", "contacts/{ref}", get_contact),

@@ -65,6 +65,10 @@ class SandboxHandle:
         """Requests answered per endpoint and status: {"POST contact": {"204": 12}}."""
         return self.control("GET", "requests")
 
+    def requests_per_second(self) -> dict:
+        """API requests that arrived per whole UNIX second: {"per_second": {...}, "busiest": n}."""
+        return self.control("GET", "requests/per-second")
+
     def contact(self, reference: str) -> dict:
         """The stored contact, with its blacklisted and anonymized flags."""
         return self.control("GET", f"contacts/{quote(reference, safe='')}")

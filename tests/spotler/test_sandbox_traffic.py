@@ -177,6 +177,22 @@ def test_requests_are_counted_by_endpoint_and_status(spotler_sandbox):
     }
 
 
+def test_requests_are_counted_per_second_of_arrival_refused_ones_too(spotler_sandbox):
+    spotler_sandbox.set(rate_limit=2)
+    api = demo_api(spotler_sandbox)
+    started = int(time.time())
+    statuses = [api.get(PROPERTIES).status_code for _ in range(5)]
+    spotler_sandbox.state()  # control calls are not API requests: not counted
+
+    counted = spotler_sandbox.requests_per_second()
+    assert 429 in statuses
+    assert sum(counted["per_second"].values()) == 5
+    assert all(int(second) >= started for second in counted["per_second"])
+    assert counted["busiest"] == max(counted["per_second"].values())
+    spotler_sandbox.reset()
+    assert spotler_sandbox.requests_per_second() == {"per_second": {}, "busiest": 0}
+
+
 def test_reset_empties_the_account_and_restores_the_default_settings(spotler_sandbox):
     spotler_sandbox.set(rate_limit=0, dedupe="email", templist_limit=3)
     demo_api(spotler_sandbox).upsert("c-1", email="anna@example.nl")
