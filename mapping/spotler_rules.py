@@ -33,7 +33,7 @@ RULES = {
     "birthdate": "a date written 2026-11-22",
     "dateTime": "a date and time with its offset, such as 2026-11-22T10:00:00+01:00",
     "int": "a whole number",
-    "money": "an amount in cents",
+    "money": "an amount with at most two decimals",
     "email": "an e-mail address",
     "string": f"a text of at most {MAX_STRING} characters",
 }

@@ -19,7 +19,7 @@ from tests.helpers import sandbox_client
 SCREENSHOTS = os.environ.get("CONTACT_SCREENSHOTS", "")
 REFUSED = (
     "Spotler: “Property is invalid” (400 INVALID_PARAMS). Refused value: postalCode (from the "
-    "shop's postcode) “ZZZ-not-a-postcode” is not a Dutch postcode like 1234 AB. Spotler "
+    "shop's postcode) “ZZZ-not-a-postcode” is not a Dutch postcode such as 1234 AB. Spotler "
     "refused a value we sent. Fix it in the shop or the mapping."
 )
 

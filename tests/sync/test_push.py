@@ -69,7 +69,7 @@ def test_a_value_spotler_refuses_fails_visibly_with_spotlers_reason_and_is_kept(
     # Spotler's words first, once; then the value it refused, which Spotler does not name.
     assert contact.sync_error.startswith(
         "Spotler: “Property is invalid” (400 INVALID_PARAMS). Refused value: postalCode (from "
-        "the shop's postcode) “not a postcode” is not a Dutch postcode like 1234 AB."
+        "the shop's postcode) “not a postcode” is not a Dutch postcode such as 1234 AB."
     )
     assert contact.sync_error.count("Spotler said") == contact.sync_error.count("answered") == 0
     assert OutboxEntry.objects.get(contact=contact).status == OutboxStatus.FAILED

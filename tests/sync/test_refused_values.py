@@ -19,7 +19,7 @@ def test_the_value_that_breaks_its_propertys_type_is_named_with_the_shop_field_i
     )
     assert found == [
         "postalCode (from the shop's postcode) “ZZZ-not-a-postcode” is not a Dutch postcode "
-        "like 1234 AB"
+        "such as 1234 AB"
     ]
 
 
