@@ -106,6 +106,17 @@ def server_env(*, database_url: str, redis_url: str, sandbox, secret_key: str) -
     }
 
 
+def static_files_collected() -> bool:
+    """Whether `collectstatic` ran since the last change under static/ (it takes half a minute
+    on a 2-core machine, compressing every file; production runs it once per release)."""
+    manifest = ROOT / "staticfiles" / "staticfiles.json"
+    if not manifest.exists():
+        return False
+    collected = manifest.stat().st_mtime
+    sources = (ROOT / "static").rglob("*")
+    return all(p.stat().st_mtime <= collected for p in sources if p.is_file())
+
+
 def free_port() -> int:
     import socket
 
@@ -258,7 +269,7 @@ def read_locust(prefix: str) -> tuple[dict[str, dict], dict[str, int]]:
     requests_by_name, failures = {}, {}
     with open(f"{prefix}_stats.csv") as stats:
         for row in csv.DictReader(stats):
-            requests_by_name[f"{row['Type']} {row['Name']}".strip()] = {
+            requests_by_name[row["Name"]] = {  # e.g. "PUT /api/v1/contacts/[id]"
                 "count": int(row["Request Count"]),
                 "failures": int(row["Failure Count"]),
                 "per_second": float(row["Requests/s"]),
@@ -362,6 +373,11 @@ def soak(
     workdir: Path | None = None,
 ) -> SoakResult:
     """Runs the load for `seconds` against the database Django is set up on (`database_url`)."""
+    began = time.monotonic()
+
+    def note(what: str) -> None:
+        print(f"soak: {time.monotonic() - began:6.1f} s {what}", flush=True)
+
     workdir = Path(workdir or tempfile.mkdtemp(prefix="spotlersync-soak-"))
     workdir.mkdir(parents=True, exist_ok=True)
     sandbox.set(rate_limit=SANDBOX_RATE_LIMIT, **NO_FAULTS)
@@ -369,8 +385,11 @@ def soak(
     forget_earlier_queue_state()
     env = server_env(database_url=database_url, redis_url=redis_url, sandbox=sandbox,
                      secret_key=secrets.token_urlsafe(50))  # fmt: skip
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"],
-                   cwd=ROOT, env=env, check=True)  # fmt: skip
+    note("database ready")
+    if not static_files_collected():
+        subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"],
+                       cwd=ROOT, env=env, check=True)  # fmt: skip
+        note("static files collected")
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     gunicorn = [str(ROOT / ".venv/bin/gunicorn"), "spotlersync.wsgi", "-w", "2",
@@ -385,6 +404,7 @@ def soak(
         wait_for(lambda: answers(f"{base_url}/healthz"), seconds=60, what="gunicorn", process=web)
         wait_for(lambda: queue_presence.is_worked(queue_presence.default_queue()), seconds=60,
                  what="the queue cluster", process=cluster)  # fmt: skip
+        note("servers ready")
         sandbox.set(**FAULTS)
         stop_bursts = threading.Event()
         bursts = threading.Thread(target=burst_now_and_then, args=(sandbox, stop_bursts),
@@ -406,11 +426,14 @@ def soak(
             subprocess.run(locust, cwd=ROOT, env=locust_env, stdout=log, stderr=log,
                            timeout=seconds + 120, check=False)  # fmt: skip
         load_seconds = time.monotonic() - started
+        note("load stopped")
         sampler.stopping.set()
         sampler.join()
         stop_bursts.set()
         sandbox.set(**NO_FAULTS)
         drained = drain(seconds=drain_seconds)
+        note("queue drained")
+    note("servers stopped")
     requests_by_name, failures = read_locust(prefix)
     sent = json.loads(sent_path.read_text()) if sent_path.exists() else {}
     if not sent_path.exists():
