@@ -40,7 +40,7 @@ def expect(response, status: int) -> None:
 class Shop(HttpUser):
     """The shop's system: single changes, batches and orders, with a write token."""
 
-    weight = 3
+    fixed_count = int(os.environ.get("LOADTEST_SHOP_USERS", "6"))
     wait_time = between(0.05, 0.4)
 
     def on_start(self) -> None:
@@ -107,7 +107,7 @@ class Shop(HttpUser):
 class Dashboard(HttpUser):
     """Someone of the shop's staff, logged in, looking around."""
 
-    weight = 1
+    fixed_count = int(os.environ.get("LOADTEST_DASHBOARD_USERS", "3"))
     wait_time = between(0.2, 1.0)
 
     def on_start(self) -> None:

@@ -413,7 +413,9 @@ def soak(
         users = shop_users + dashboard_users
         locust_env = {**os.environ, "LOADTEST_TOKEN": token, "LOADTEST_USERNAME": USERNAME,
                       "LOADTEST_PASSWORD": PASSWORD, "LOADTEST_SENT": str(sent_path),
-                      "LOADTEST_CONTACT": known_contact}  # fmt: skip
+                      "LOADTEST_CONTACT": known_contact,
+                      "LOADTEST_SHOP_USERS": str(shop_users),
+                      "LOADTEST_DASHBOARD_USERS": str(dashboard_users)}  # fmt: skip
         locust = [str(ROOT / ".venv/bin/locust"), "-f", str(ROOT / "bench/locustfile.py"),
                   "--headless", "--host", base_url, "-u", str(users), "-r", str(users),
                   "-t", f"{int(seconds)}s", "--csv", prefix, "--only-summary",
