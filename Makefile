@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PG_URL ?= postgres://postgres@127.0.0.1:5432/spotlersync
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test test-sqlite test-postgres lint format bench install install-test services chromium clean
+.PHONY: run test test-sqlite test-postgres lint format bench loadtest install install-test services chromium clean
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -46,6 +46,11 @@ test-postgres:
 # Benchmarks: all, or one with BENCH=name. Figures go to bench/results.json.
 bench: install-test services
 	$(PY) -m bench $(BENCH)
+
+# Load and soak (issue 16): Locust on the ingest API and the dashboard for LOADTEST_SECONDS
+# (default 600) while the sync pushes to a faulty sandbox; figures go to bench/results.json.
+loadtest: install-test services
+	$(PY) -m bench loadtest
 
 lint: install-test
 	$(VENV)/bin/ruff check .

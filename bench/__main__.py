@@ -49,7 +49,7 @@ def main(argv: list[str]) -> int:
         entry = {
             "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}",
-            "command": f"make bench BENCH={name}",
+            "command": getattr(module, "COMMAND", f"make bench BENCH={name}"),
             "seconds": round(time.monotonic() - started, 1),
             "figures": [f.as_dict() for f in figures],
         }
