@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import connection
 
 from bench.soak import soak
-from tests.conftest import transactional
+from tests.conftest import ensure_roles, transactional
 from tests.queue_cluster import test_database_url as the_test_database_url
 
 pytestmark = [
@@ -33,6 +33,7 @@ pytestmark = [
 def test_a_minute_of_ingest_and_dashboard_load_loses_nothing_and_answers_no_5xx(
     spotler_sandbox, tmp_path
 ):
+    ensure_roles()  # an earlier transactional test may have flushed the role groups
     result = soak(
         sandbox=spotler_sandbox, database_url=the_test_database_url(), redis_url=settings.REDIS_URL,
         seconds=60, warm_up=20, drain_seconds=60, shop_users=4, dashboard_users=2,
