@@ -41,6 +41,12 @@ class SyncStatus(models.TextChoices):
     DISMISSED = "dismissed", "Failure dismissed"
     ANONYMIZED = "anonymized", "Anonymized"
     INACTIVE = "inactive", "Inactive"
+    # Under e-mail deduplication, a new external id whose address another contact holds would
+    # merge into (and rewrite) that Spotler contact: it waits for an Admin (identity/guard.py).
+    HELD = "held", "Held for review"
+    # An Admin's answer to a hold: this customer is the other one in Spotler, or stays here.
+    MERGED = "merged", "Merged into another contact"
+    LOCAL_ONLY = "local_only", "Kept local only"
 
 
 class ContactQuerySet(models.QuerySet):
@@ -129,6 +135,12 @@ class Contact(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     inactivated_at = models.DateTimeField(null=True, blank=True)
     erased_at = models.DateTimeField(null=True, blank=True)
+    # A hold for review: the contact whose address this one shares (held, merged).
+    held_twin = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # An Admin's release of a hold ("send", "merge", "local"); blank while none was given.
+    identity_decision = models.CharField(max_length=10, blank=True)
 
     objects = ContactQuerySet.as_manager()
 

@@ -21,6 +21,7 @@ class Access(models.Model):
             ("manage_connection", "Can change the Spotler connection settings"),
             ("manage_public_pages", "Can configure subscribe forms and lookup pages"),
             ("search_spotler", "Can search Spotler's contacts by property"),
+            ("review_duplicates", "Can read the duplicates report"),
         ]
 
     def __str__(self) -> str:

@@ -24,6 +24,7 @@ ROLE_PERMISSIONS = {
         "manage_lists",
         "view_health",
         "search_spotler",
+        "review_duplicates",
     ],
     Role.ACCOUNT_MANAGER: ["view_dashboard", "work_bounces"],
     Role.ADMIN: [
@@ -37,6 +38,7 @@ ROLE_PERMISSIONS = {
         "manage_connection",
         "manage_public_pages",
         "search_spotler",
+        "review_duplicates",
     ],
 }
 

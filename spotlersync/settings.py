@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "lists",
     "public",
     "audit",
+    "identity",
 ]
 
 MIDDLEWARE = [

@@ -23,6 +23,8 @@ class OutboxStatus(models.TextChoices):
     # A later entry made this one pointless (e.g. an upsert queued before the contact was
     # erased must never push its personal data).
     SUPERSEDED = "superseded", "Superseded"
+    # Waiting for an Admin's review of an e-mail address shared with another contact.
+    HELD = "held", "Held for review"
 
 
 class OutboxEntryQuerySet(models.QuerySet):
@@ -89,6 +91,7 @@ class SyncRunKind(models.TextChoices):
     PULL_UPDATES = "pull_updates", "Pull updates"
     PULL_BOUNCES = "pull_bounces", "Pull bounces"
     REFRESH_PROPERTIES = "refresh_properties", "Refresh properties"
+    RECONCILE = "reconcile", "Reconciliation"
 
 
 class SyncRunTrigger(models.TextChoices):
@@ -112,6 +115,7 @@ RUN_NAMES = {
     SyncRunKind.PULL_UPDATES: "Pull of updated contacts",
     SyncRunKind.PULL_BOUNCES: "Pull of bounces",
     SyncRunKind.REFRESH_PROPERTIES: "Property refresh",
+    SyncRunKind.RECONCILE: "Reconciliation",
 }
 
 
