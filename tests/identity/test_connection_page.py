@@ -185,3 +185,15 @@ def test_a_marketer_neither_sees_nor_opens_the_connection(client, db):
     assert client.post(CHECK).status_code == 403
     assert client.post(PAGE, account_form(dedupe_mode="email")).status_code == 403
     assert SpotlerAccount.objects.filter(dedupe_mode="email").count() == 0
+
+
+def test_the_audit_trail_lists_each_test_with_its_result_and_each_change(admin_client, settings):
+    admin_client.post(PAGE, account_form(dedupe_mode="email"))
+    settings.SPOTLER_CONSUMER_SECRET = "wrong-secret"
+    admin_client.post(CHECK)
+
+    trail = admin_client.get(reverse("audit:entry-list")).content.decode()
+
+    assert "<td>checked</td>" in trail
+    assert '<strong>result</strong>: <span class="muted">—</span> → <code>failed</code>' in trail
+    assert "<strong>dedupe_mode</strong>: <code>externalId</code> → <code>email</code>" in trail
