@@ -109,6 +109,10 @@ ACCESS = {
     "public:subscribe-form-detail": ("get", row(LOGIN, DENIED, DENIED, DENIED, 404)),
     "public:subscribe-form-edit": ("get", row(LOGIN, DENIED, DENIED, DENIED, 404)),
     "public:subscription-retry": ("post", row(LOGIN, DENIED, DENIED, DENIED, 404)),
+    # The Spotler connection: Admins only. A test (whatever Spotler answers) goes back to the
+    # page.
+    "identity:connection-edit": ("get", row(LOGIN, DENIED, DENIED, DENIED, OK)),
+    "identity:connection-check": ("post", row(LOGIN, DENIED, DENIED, DENIED, 302)),
     "api:api-root": ("get", row(404, 404, 404, 404, 404)),
     # Also opened by an API token of either scope (tests/contacts/test_api_docs.py).
     "api:openapi-json": ("get", row(LOGIN, DENIED, OK, OK, OK)),
