@@ -10,12 +10,13 @@ after all. Each answer is written to the audit trail.
 - **Keep local only**: never sent to Spotler; the shop's later changes are kept here only.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db import transaction
 from django.utils import dateformat, timezone
 
 from audit import trail
+from audit.models import AuditEntry
 from contacts.models import Contact, SyncStatus
 from identity.guard import KEPT_OUT, LOCAL, MERGE, SEND
 from identity.models import SpotlerAccount
@@ -27,7 +28,7 @@ DECISIONS = {
     MERGE: "Merge into the other contact",
     LOCAL: "Keep local only",
 }
-AUDIT_ACTION = "hold released"
+AUDIT_ACTION, AUDIT_OBJECT = "hold released", "contact"
 
 
 class CannotRelease(Exception):
@@ -41,6 +42,12 @@ class Standing:
     open: bool  # held, waiting for an Admin
     decision: str  # "" / send / merge / local
     twin: Contact | None
+    decided: AuditEntry | None = None  # who answered, and when
+    by_email: bool = False  # the account deduplicates on e-mail (read only for a shown hold)
+
+    @property
+    def shown(self) -> bool:
+        return self.open or bool(self.decision)
 
     @property
     def answers(self) -> list[tuple[str, str]]:
@@ -56,10 +63,19 @@ class Standing:
 
 def hold_standing(contact: Contact) -> Standing:
     """The contact's hold: open (waiting for an Admin), or the Admin's answer to it."""
-    twin = None
+    twin = decided = None
     if contact.held_twin_id:
         twin = Contact.objects.filter(pk=contact.held_twin_id, erased_at__isnull=True).first()
-    return Standing(open=is_held(contact), decision=contact.identity_decision, twin=twin)
+    if contact.identity_decision:
+        decided = AuditEntry.objects.filter(
+            object_type=AUDIT_OBJECT, object_id=str(contact.pk), action=AUDIT_ACTION
+        ).first()
+    standing = Standing(
+        open=is_held(contact), decision=contact.identity_decision, twin=twin, decided=decided
+    )
+    if not standing.shown:
+        return standing
+    return replace(standing, by_email=SpotlerAccount.current().dedupes_on_email)
 
 
 def is_held(contact: Contact) -> bool:
@@ -89,7 +105,7 @@ def release_hold(*, contact: Contact, decision: str, user) -> str:
         else:
             message = _keep_out(contact, decision=decision, twin=standing.twin, user=user)
         trail.record(
-            actor=user, action=AUDIT_ACTION, object_type="contact", obj=contact,
+            actor=user, action=AUDIT_ACTION, object_type=AUDIT_OBJECT, obj=contact,
             object_label=contact.external_id or "",
             before=before,
             after={
@@ -154,6 +170,9 @@ def _keep_out(contact: Contact, *, decision: str, twin: Contact | None, user) ->
 
 
 def _not_open(contact: Contact, *, decision: str, standing: Standing) -> str:
+    if not standing.open and standing.decision not in KEPT_OUT:
+        state = contact.get_sync_status_display().lower()
+        return f"{contact.external_id} is not held for review (it is {state}); nothing was changed."
     if standing.decision == decision:
         return f"{contact.external_id} was already released this way; nothing was changed."
     if decision == MERGE and standing.twin is None:
@@ -161,5 +180,4 @@ def _not_open(contact: Contact, *, decision: str, standing: Standing) -> str:
             "The other contact is no longer in the ledger (erased); send this one or keep it "
             "local only."
         )
-    state = contact.get_sync_status_display().lower()
-    return f"{contact.external_id} is not held for review (it is {state}); nothing was changed."
+    return f"{contact.external_id} cannot be released that way; nothing was changed."

@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from contacts.ingest import erase_contact, upsert_contact
 from contacts.models import Contact, SyncStatus
-from identity.models import DedupeMode, SpotlerAccount
+from identity.models import DedupeMode
 from spotler.sandbox.handle import SandboxControlError
 from sync import runs
 from sync.models import OutboxEntry, OutboxStatus, SyncRunKind, SyncRunStatus, SyncRunTrigger
@@ -15,38 +15,20 @@ from sync.push import push_one_batch
 from sync.push_claims import claim_contacts
 from tests.conftest import transactional
 from tests.helpers import postgresql_only, run_at_once
-from tests.sync.helpers import shop_has
+from tests.sync.helpers import dedupe_on, in_spotler, shop_has
 
 ANNA = {"email": "anna@example.nl", "first_name": "Anna", "newsletter": True}
 BOB = {"email": "ANNA@Example.NL", "first_name": "Bob", "newsletter": True}
 
 
 @pytest.fixture
-def sandbox(spotler_sandbox, catalogue, settings):
-    """Spotler deduplicates on e-mail, and the Admin said so on the connection page."""
-    spotler_sandbox.set(rate_limit=0, dedupe="email")
-    settings.SPOTLER_BASE_URL = spotler_sandbox.base_url
-    settings.SPOTLER_RATE_LIMIT = 0
-    # One backfill worker: the helpers a backfill queues for a second one are not run here.
-    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "ALT_CLUSTERS": {"backfill": {"workers": 1}}}
-    dedupe_on(DedupeMode.EMAIL)
-    return spotler_sandbox
+def sandbox(email_sandbox):
+    return email_sandbox
 
 
 @pytest.fixture
 def client(spotler_client):
     return spotler_client
-
-
-def dedupe_on(mode: str) -> None:
-    account = SpotlerAccount.current()
-    account.dedupe_mode = mode
-    account.save()
-
-
-def in_spotler(sandbox) -> dict[str, dict]:
-    """Spotler's contacts by external id."""
-    return {c["externalId"]: c for c in sandbox.control("GET", "contacts")["contacts"]}
 
 
 def spotler_knows(sandbox, external_id: str) -> bool:
