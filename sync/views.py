@@ -55,9 +55,7 @@ def health(request: HttpRequest) -> HttpResponse:
 @require_POST
 @role_required("run_syncs")
 def contact_push(request: HttpRequest, external_id: str) -> HttpResponse:
-    contact = Contact.objects.with_external_id(external_id).first()
-    if contact is None:
-        raise Http404(external_id)
+    contact = _contact_or_404(external_id)
     try:
         push_contact_now(contact=contact)
     except CannotPush as error:
@@ -70,9 +68,7 @@ def contact_push(request: HttpRequest, external_id: str) -> HttpResponse:
 @require_POST
 @role_required("run_syncs")
 def contact_dismiss(request: HttpRequest, external_id: str) -> HttpResponse:
-    contact = Contact.objects.with_external_id(external_id).first()
-    if contact is None:
-        raise Http404(external_id)
+    contact = _contact_or_404(external_id)
     try:
         dismiss_failure(contact=contact, user=request.user, reason=request.POST.get("reason", ""))
     except CannotPush as error:
@@ -86,9 +82,7 @@ def contact_dismiss(request: HttpRequest, external_id: str) -> HttpResponse:
 @role_required("run_syncs")
 def contact_release(request: HttpRequest, external_id: str) -> HttpResponse:
     """An Admin's answer to a contact held for review: send, merge or keep local only."""
-    contact = Contact.objects.with_external_id(external_id).first()
-    if contact is None:
-        raise Http404(external_id)
+    contact = _contact_or_404(external_id)
     try:
         message = release.release_hold(
             contact=contact, decision=request.POST.get("decision", ""), user=request.user
@@ -98,6 +92,13 @@ def contact_release(request: HttpRequest, external_id: str) -> HttpResponse:
     else:
         messages.success(request, message)
     return redirect("contacts:contact-detail", external_id=external_id)
+
+
+def _contact_or_404(external_id: str) -> Contact:
+    contact = Contact.objects.with_external_id(external_id).first()
+    if contact is None:
+        raise Http404(external_id)
+    return contact
 
 
 @role_required("view_health")

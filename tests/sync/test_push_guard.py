@@ -8,7 +8,6 @@ from django.test.utils import CaptureQueriesContext
 from contacts.ingest import erase_contact, upsert_contact
 from contacts.models import Contact, SyncStatus
 from identity.models import DedupeMode
-from spotler.sandbox.handle import SandboxControlError
 from sync import runs
 from sync.models import OutboxEntry, OutboxStatus, SyncRunKind, SyncRunStatus, SyncRunTrigger
 from sync.push import push_one_batch
@@ -29,14 +28,6 @@ def sandbox(email_sandbox):
 @pytest.fixture
 def client(spotler_client):
     return spotler_client
-
-
-def spotler_knows(sandbox, external_id: str) -> bool:
-    try:
-        sandbox.contact(external_id)
-    except SandboxControlError:
-        return False
-    return True
 
 
 def contact(external_id: str) -> Contact:
