@@ -201,7 +201,7 @@ def _twin_of(row: _Row, others: list[_Row], *, held: dict[int, Hold]) -> tuple[_
 
 def _reason(row: _Row, twin: _Row, *, why: str) -> str:
     return (
-        f"Held for review: {twin.external_id} {why} the same e-mail address. The Spotler account "
+        f"{twin.external_id} {why} the same e-mail address. The Spotler account "
         f"deduplicates on e-mail, so sending {row.external_id} would merge it into "
         f"{twin.external_id}'s Spotler contact and rewrite that contact's external id. An Admin "
         f"decides: send it anyway, merge it into {twin.external_id}, or keep it local only."

@@ -187,7 +187,7 @@ def test_the_contact_page_shows_the_hold_its_reason_the_other_contact_and_the_an
 ):
     page = admin.get(reverse("contacts:contact-detail", args=["C-2"])).content.decode()
     assert "Not sent to Spotler: it would merge into another contact there." in page
-    assert "Held for review: C-1 is in Spotler already with the same e-mail address." in page
+    assert "C-1 is in Spotler already with the same e-mail address." in page
     assert f'<a href="{reverse("contacts:contact-detail", args=["C-1"])}">C-1</a>' in page
     buttons = re.findall(r'data-testid="release-(\w+)">([^<]+)</button>', page)
     assert buttons == [
@@ -202,7 +202,7 @@ def test_the_contact_page_shows_the_hold_its_reason_the_other_contact_and_the_an
     as_marketer = Client()
     as_marketer.force_login(marketer)
     page = as_marketer.get(reverse("contacts:contact-detail", args=["C-2"])).content.decode()
-    assert "Held for review: C-1 is in Spotler already" in page
+    assert "C-1 is in Spotler already" in page
     assert 'data-testid="release-form"' not in page
     assert "An Admin decides: send it anyway" in page
 
@@ -214,7 +214,7 @@ def test_the_contacts_list_filters_held_contacts_and_shows_the_badge_and_reason(
     assert (counts["held"], counts["synced"]) == (1, 1)
     text = page.content.decode()
     assert '<span class="badge badge-held" data-testid="sync-state">held for review</span>' in text
-    assert "Held for review: C-1 is in Spotler already" in text
+    assert "C-1 is in Spotler already" in text
 
 
 def test_home_and_health_count_the_held_contacts_with_a_link_to_them(held, admin):
@@ -239,6 +239,6 @@ def test_the_api_reports_the_hold_and_the_other_contact(held, client):
     body = client.get("/api/v1/contacts/C-2", HTTP_AUTHORIZATION=f"Bearer {secret}").json()
     assert body["sync_status"] == "held"
     assert body["shares_address_with"] == "C-1"
-    assert body["sync_error"].startswith("Held for review: C-1 is in Spotler already")
+    assert body["sync_error"].startswith("C-1 is in Spotler already")
     other = client.get("/api/v1/contacts/C-1", HTTP_AUTHORIZATION=f"Bearer {secret}").json()
     assert (other["sync_status"], other["shares_address_with"]) == ("synced", None)

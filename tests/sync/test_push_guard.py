@@ -63,9 +63,7 @@ def test_a_second_id_with_an_address_spotler_has_is_held_and_spotlers_contact_is
     held = contact("C-2")
     assert held.sync_status == SyncStatus.HELD
     assert held.held_twin == contact("C-1")
-    assert held.sync_error.startswith(
-        "Held for review: C-1 is in Spotler already with the same e-mail address."
-    )
+    assert held.sync_error.startswith("C-1 is in Spotler already with the same e-mail address.")
     assert "sending C-2 would merge it into C-1's Spotler contact" in held.sync_error
     entry = OutboxEntry.objects.get(contact=held)
     assert (entry.status, entry.last_error) == (OutboxStatus.HELD, held.sync_error)
