@@ -62,6 +62,7 @@ ACCESS = {
     # No contact C1 exists: the Admin gets past the role check to the lookup.
     "sync:contact-push": ("post", row(LOGIN, DENIED, DENIED, DENIED, 404)),
     "sync:contact-dismiss": ("post", row(LOGIN, DENIED, DENIED, DENIED, 404)),
+    "sync:contact-release": ("post", row(LOGIN, DENIED, DENIED, DENIED, 404)),
     # Runs: Marketers read them; only an Admin starts one (a Marketer starts just the push of
     # a mapping change, from the mapping page) or cancels one (a Marketer just that push:
     # tests/mapping/test_push_offer.py).
@@ -138,6 +139,7 @@ ACCESS = {
 URL_KWARGS = {
     "sync:contact-push": {"external_id": "C1"},
     "sync:contact-dismiss": {"external_id": "C1"},
+    "sync:contact-release": {"external_id": "C1"},
     "sync:run-detail": {"pk": 1},
     "lists:list-detail": {"pk": 1},
     "lists:list-progress": {"pk": 1},
