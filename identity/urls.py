@@ -1,0 +1,15 @@
+from django.urls import path
+
+from identity import duplicates_views
+
+app_name = "identity"
+
+urlpatterns = [
+    path("duplicates/", duplicates_views.duplicate_list, name="duplicate-list"),
+    path("duplicates/export.csv", duplicates_views.duplicate_export, name="duplicate-export"),
+    path(
+        "duplicates/households/list/",
+        duplicates_views.households_to_list,
+        name="duplicate-households-list",
+    ),
+]
