@@ -8,25 +8,15 @@ import io
 import os
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from contacts.models import SyncStatus
 from identity.models import DedupeMode
 from tests.conftest import transactional
-from tests.e2e.test_lists_in_browser import assert_fits
+from tests.e2e.screens import look_at
 from tests.identity.helpers import add, set_mode, set_state
 
 SCREENSHOTS = os.environ.get("DUPLICATES_SCREENSHOTS", "")
-WIDTHS = (1280, 1440)
-
-
-def look_at(page: Page, name: str) -> None:
-    for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": 900})
-        assert_fits(page, f"the duplicates report ({name}) at {width}px")
-        if SCREENSHOTS:
-            Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=f"{SCREENSHOTS}/duplicates-{name}-{width}.png", full_page=True)
 
 
 def many_shared_addresses() -> None:
@@ -54,7 +44,7 @@ def test_a_marketer_reads_the_report_previews_the_other_mode_and_segments_househ
     expect(page.get_by_role("heading", name="Duplicates")).to_be_visible()
     expect(page.get_by_test_id("no-duplicates")).to_have_text("No two contacts share an address.")
     expect(page.get_by_test_id("total-groups").locator(".figure")).to_have_text("0")
-    look_at(page, "empty")
+    look_at(page, "duplicates-empty", folder=SCREENSHOTS)
 
     add("A-1", "anna@example.nl", day=0, first_name="Anna", last_name="de Vries",
         account_manager="Joost")  # fmt: skip
@@ -69,7 +59,7 @@ def test_a_marketer_reads_the_report_previews_the_other_mode_and_segments_househ
     expect(page.get_by_test_id("total-contacts").locator(".figure")).to_have_text("2")
     expect(page.get_by_test_id("total-extra")).to_contain_text("Merged away by Spotler")
     expect(page.get_by_test_id("total-extra").locator(".figure")).to_have_text("1")
-    look_at(page, "one")
+    look_at(page, "duplicates-one", folder=SCREENSHOTS)
 
     page.get_by_test_id("mode-externalId").click()
     expect(page.get_by_test_id("mode-preview")).to_have_text(
@@ -90,7 +80,7 @@ def test_a_marketer_reads_the_report_previews_the_other_mode_and_segments_househ
     expect(page.get_by_test_id("duplicate-group")).to_have_count(25)
     expect(page.get_by_test_id("pager")).to_contain_text("Page 1 of 2 (29 addresses)")
     expect(page.get_by_text("held for review")).to_be_visible()
-    look_at(page, "many")
+    look_at(page, "duplicates-many", folder=SCREENSHOTS)
 
     with page.expect_download() as download:
         page.get_by_test_id("export-csv").click()
@@ -101,7 +91,7 @@ def test_a_marketer_reads_the_report_previews_the_other_mode_and_segments_househ
     page.get_by_test_id("kind-households").click()
     expect(page.get_by_test_id("duplicate-group")).to_have_count(7)
     expect(page.get_by_test_id("group-kind").first).to_have_text("household")
-    look_at(page, "households")
+    look_at(page, "duplicates-households", folder=SCREENSHOTS)
     page.get_by_role("button", name="Make a temporary list of the households").click()
     expect(page.get_by_test_id("selection-file")).to_contain_text(
         "The contacts named in the duplicates report's households: 21 external ids."

@@ -252,3 +252,13 @@ def test_addresses_counted_a_chunk_at_a_time_add_up_to_the_same_figures(db, monk
     monkeypatch.setattr("identity.duplicates.ADDRESS_CHUNK", 1)
     assert count_duplicates() == whole
     assert groups() == {"anna@example.nl": ["A-1", "A-2"], "fam@example.nl": ["H-1", "H-2", "H-3"]}
+
+
+def test_query_values_that_do_not_fit_are_ignored(client_as):
+    known_ledger()
+    set_mode(DedupeMode.EMAIL)
+    response = client_as("marketer").get(f"{REPORT}?kind=bogus&mode=nope&page=abc&q={'x' * 300}")
+    assert response.status_code == 200
+    assert response.context["mode"] == DedupeMode.EMAIL
+    assert response.context["report"].number == 1
+    assert len(response.context["report"].groups) == 2
