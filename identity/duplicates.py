@@ -143,7 +143,7 @@ def read_duplicates(
     """One page of the shared addresses the filters choose, in address order, with the totals."""
     page = max(1, page)
     shared = count_shared_addresses()
-    chosen = choose(shared, filters)
+    chosen = choose(shared, filters=filters)
     start = (page - 1) * per_page
     return DuplicatesPage(
         groups=with_members(chosen[start : start + per_page]),
@@ -156,7 +156,7 @@ def read_duplicates(
 
 def iter_duplicates(filters: DuplicateFilters) -> Iterator[DuplicateGroup]:
     """Every group the filters choose, in address order, a chunk of groups at a time."""
-    chosen = choose(count_shared_addresses(), filters)
+    chosen = choose(count_shared_addresses(), filters=filters)
     for start in range(0, len(chosen), EXPORT_CHUNK):
         yield from with_members(chosen[start : start + EXPORT_CHUNK])
 
@@ -167,7 +167,8 @@ def count_duplicates() -> Totals:
 
 def household_ids(filters: DuplicateFilters) -> list[str]:
     """The external ids of the households' members (within the search), in address order."""
-    households = choose(count_shared_addresses(), DuplicateFilters(filters.search, HOUSEHOLDS))
+    wanted = DuplicateFilters(search=filters.search, kind=HOUSEHOLDS)
+    households = choose(count_shared_addresses(), filters=wanted)
     addresses = [shared.address for shared in households]
     ids: list[str] = []
     for start in range(0, len(addresses), ADDRESS_CHUNK):
@@ -187,7 +188,8 @@ def totals_of(shared: list[SharedAddress]) -> Totals:
     )
 
 
-def choose(shared: list[SharedAddress], filters: DuplicateFilters) -> list[SharedAddress]:
+def choose(shared: list[SharedAddress], *, filters: DuplicateFilters) -> list[SharedAddress]:
+    """The shared addresses of the kind the filters ask for, starting with their search."""
     start = filters.search.strip().lower()
     wanted = {HOUSEHOLDS: True, SAME_PERSON: False}.get(filters.kind)
     return [

@@ -31,7 +31,6 @@ def duplicate_list(request: HttpRequest) -> HttpResponse:
         "other_mode": other_mode,
         "configured": configured,
         "modes": DedupeMode,
-        "kinds": duplicates.KINDS,
     }
     return render(request, "identity/duplicates.html", context)
 
