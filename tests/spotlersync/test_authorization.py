@@ -114,6 +114,11 @@ ACCESS = {
     # page.
     "identity:connection-edit": ("get", row(LOGIN, DENIED, DENIED, DENIED, OK)),
     "identity:connection-check": ("post", row(LOGIN, DENIED, DENIED, DENIED, 302)),
+    # The duplicates report: Marketers and Admins. Handing its households to the list builder
+    # wants the lists' permission too; with no households, back to the report.
+    "identity:duplicate-list": ("get", row(LOGIN, DENIED, OK, DENIED, OK)),
+    "identity:duplicate-export": ("get", row(LOGIN, DENIED, OK, DENIED, OK)),
+    "identity:duplicate-households-list": ("post", row(LOGIN, DENIED, 302, DENIED, 302)),
     "api:api-root": ("get", row(404, 404, 404, 404, 404)),
     # Also opened by an API token of either scope (tests/contacts/test_api_docs.py).
     "api:openapi-json": ("get", row(LOGIN, DENIED, OK, OK, OK)),
