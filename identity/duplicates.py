@@ -42,6 +42,10 @@ KINDS = {HOUSEHOLDS: "Households", SAME_PERSON: "Same person twice"}
 NAME_FIELDS = ("first_name", "middle_name", "last_name")
 
 
+# Members an Admin kept out of Spotler: local only, or merged into another contact.
+NOT_SENT = {SyncStatus.LOCAL_ONLY, SyncStatus.MERGED}
+
+
 @dataclass(frozen=True)
 class DuplicateFilters:
     search: str = ""  # the start of an address, any case
@@ -88,20 +92,27 @@ class DuplicateGroup:
 
     @property
     def sent(self) -> list[Contact]:
-        """The members Spotler gets (not those an Admin kept local only)."""
-        return [c for c in self.members if c.sync_status != SyncStatus.LOCAL_ONLY]
+        """The members Spotler gets (not those an Admin kept local only or merged)."""
+        return [c for c in self.members if c.sync_status not in NOT_SENT]
 
     @property
     def kept_local(self) -> list[Contact]:
-        return [c for c in self.members if c.sync_status == SyncStatus.LOCAL_ONLY]
+        return [c for c in self.members if c.sync_status in NOT_SENT]
 
     def verdict(self, mode: str) -> str:
-        """What Spotler does with the group under `mode`, in plain words."""
-        sent = [c.external_id for c in self.sent]
-        local = [c.external_id for c in self.kept_local]
+        """What Spotler does with the group under `mode`, in plain words. Under e-mail
+        deduplication the push guard holds a member that would merge (identity/guard.py)."""
+        held = [c.external_id for c in self.sent if c.sync_status == SyncStatus.HELD]
+        if mode != DedupeMode.EMAIL:
+            held = []  # the guard holds nothing under externalId deduplication
+        sent = [c.external_id for c in self.sent if c.external_id not in held]
+        local = [c.external_id for c in self.kept_local if c.sync_status == SyncStatus.LOCAL_ONLY]
+        merged = [c.external_id for c in self.kept_local if c.sync_status == SyncStatus.MERGED]
+        if not sent and not held:
+            return f"Spotler gets none of them: {_out_of_spotler(local, merged)}."
         if not sent:
-            return f"Spotler gets none of them: {_names(local)} {_are(local)} kept local only."
-        if len(sent) == 1:
+            said = "Spotler has none of them yet"
+        elif len(sent) == 1:
             said = f"Spotler keeps one contact, {sent[0]}"
         elif mode == DedupeMode.EMAIL:
             s = "s" if len(sent) == 2 else ""
@@ -111,8 +122,13 @@ class DuplicateGroup:
             )
         else:
             said = f"Spotler keeps {len(sent)} contacts; each gets the same mailing"
-        if local:
-            said += f"; {_names(local)} {_are(local)} kept local only"
+        if held:
+            said += (
+                f"; {_names(held)} would merge into it and {_are(held)} held for review until "
+                "an Admin decides"
+            )
+        if local or merged:
+            said += f"; {_out_of_spotler(local, merged)}"
         return said + "."
 
 
@@ -270,6 +286,14 @@ def _names(ids: list[str]) -> str:
     if len(ids) <= 1:
         return "".join(ids)
     return f"{', '.join(ids[:-1])} and {ids[-1]}"
+
+
+def _out_of_spotler(local: list[str], merged: list[str]) -> str:
+    """Who an Admin kept out of Spotler, and how."""
+    said = [f"{_names(local)} {_are(local)} kept local only"] if local else []
+    if merged:
+        said.append(f"{_names(merged)} {_are(merged)} merged into another contact by an Admin")
+    return "; ".join(said)
 
 
 def _are(ids: list) -> str:

@@ -79,7 +79,7 @@ def test_a_marketer_reads_the_report_previews_the_other_mode_and_segments_househ
     )
     expect(page.get_by_test_id("duplicate-group")).to_have_count(25)
     expect(page.get_by_test_id("pager")).to_contain_text("Page 1 of 2 (29 addresses)")
-    expect(page.get_by_text("held for review")).to_be_visible()
+    expect(page.get_by_text("held for review", exact=True)).to_be_visible()
     look_at(page, "duplicates-many", folder=SCREENSHOTS)
 
     with page.expect_download() as download:

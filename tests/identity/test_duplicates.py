@@ -113,6 +113,23 @@ def test_a_contact_kept_local_only_is_not_counted_as_going_to_spotler(db):
     assert count_duplicates() == Totals(groups=2, contacts=5, households=1, extra=1)
 
 
+def test_under_e_mail_deduplication_a_held_member_waits_for_an_admin_and_a_merged_one_stays_out(
+    db,
+):
+    known_ledger()
+    set_state("H-2", SyncStatus.HELD)
+    set_state("H-3", SyncStatus.MERGED)
+    assert group("fam@example.nl").verdict(DedupeMode.EMAIL) == (
+        "Spotler keeps one contact, H-1; H-2 would merge into it and is held for review until "
+        "an Admin decides; H-3 is merged into another contact by an Admin."
+    )
+    # Without e-mail deduplication the guard holds nothing: H-2 goes as a contact of its own.
+    assert group("fam@example.nl").verdict(DedupeMode.EXTERNAL_ID) == (
+        "Spotler keeps 2 contacts; each gets the same mailing; H-3 is merged into another "
+        "contact by an Admin."
+    )
+
+
 def test_the_same_name_in_any_case_or_spacing_is_one_person_and_different_names_a_household(db):
     add("P-1", "p@example.nl", first_name="Anna", last_name="de Vries")
     add("P-2", "p@example.nl", name="anna  De Vries")  # one name field instead of parts
