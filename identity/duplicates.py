@@ -228,7 +228,7 @@ def count_shared_addresses() -> list[SharedAddress]:
             .annotate(
                 size=Count("pk"),
                 names=Count(NullIf(name_key(), Value("")), distinct=True),
-                sent=Count("pk", filter=~Q(sync_status=SyncStatus.LOCAL_ONLY)),
+                sent=Count("pk", filter=~Q(sync_status__in=NOT_SENT)),
             )
             .filter(size__gt=1)
             .order_by("email_lower")

@@ -130,6 +130,14 @@ def test_under_e_mail_deduplication_a_held_member_waits_for_an_admin_and_a_merge
     )
 
 
+def test_a_contact_an_admin_merged_is_not_counted_as_an_extra_mailing(db):
+    known_ledger()
+    set_state("H-3", SyncStatus.MERGED)
+    set_state("A-2", SyncStatus.MERGED)
+    # fam: H-1 and H-2 go (1 beyond the first); anna: A-1 alone goes.
+    assert count_duplicates() == Totals(groups=2, contacts=5, households=1, extra=1)
+
+
 def test_the_same_name_in_any_case_or_spacing_is_one_person_and_different_names_a_household(db):
     add("P-1", "p@example.nl", first_name="Anna", last_name="de Vries")
     add("P-2", "p@example.nl", name="anna  De Vries")  # one name field instead of parts
