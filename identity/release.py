@@ -97,6 +97,16 @@ def release_hold(*, contact: Contact, decision: str, user) -> str:
         standing = hold_standing(contact)
         if contact.erased_at is not None:
             raise CannotRelease("This contact was erased; there is nothing left to release.")
+        if (
+            standing.open
+            and OutboxEntry.objects.filter(contact=contact, status=OutboxStatus.IN_FLIGHT).exists()
+        ):
+            # The clash is gone (the other contact changed or was erased) and a backfill sends
+            # it now, still marked held until its outcome settles it.
+            raise CannotRelease(
+                f"{contact.external_id} is being sent to Spotler right now: no other contact has "
+                "its address any more. Nothing was changed; reload the page in a moment."
+            )
         if decision not in dict(standing.answers):
             raise CannotRelease(_not_open(contact, decision=decision, standing=standing))
         before = {"decision": contact.identity_decision, "sync_status": contact.sync_status}

@@ -14,6 +14,7 @@ from contacts.models import Contact, SyncStatus, TokenScope
 from contacts.tokens import create_api_token
 from identity.models import DedupeMode
 from sync import runs
+from sync.backfill import hold_contacts
 from sync.models import OutboxEntry, OutboxStatus, SyncRunKind, SyncRunTrigger
 from sync.push import push_one_batch
 from tests.conftest import make_user
@@ -242,3 +243,18 @@ def test_the_api_reports_the_hold_and_the_other_contact(held, client):
     assert body["sync_error"].startswith("C-1 is in Spotler already")
     other = client.get("/api/v1/contacts/C-1", HTTP_AUTHORIZATION=f"Bearer {secret}").json()
     assert (other["sync_status"], other["shares_address_with"]) == ("synced", None)
+
+
+def test_a_hold_cannot_be_answered_while_a_backfill_sends_the_contact(held, admin, spotler_client):
+    # C-1 moves to another address; a backfill then takes C-2, which no longer clashes.
+    upsert_contact(external_id="C-1", raw_fields={**ANNA, "email": "anna@elsewhere.nl"})
+    push_one_batch(client=spotler_client)
+    _, sending = hold_contacts([held.pk])
+    assert sending == [held.pk]
+    response = release(admin, "C-2", "local")
+    assert page_messages(response) == [
+        "C-2 is being sent to Spotler right now: no other contact has its address any more. "
+        "Nothing was changed; reload the page in a moment."
+    ]
+    assert state("C-2") == (SyncStatus.HELD, "")
+    assert not AuditEntry.objects.filter(action="hold released").exists()
