@@ -137,6 +137,11 @@ def screen_claimed(claimed: list[Claimed], *, token: str, by_email: bool) -> lis
             status=OutboxStatus.IN_FLIGHT, claim=token, claimed_at=timezone.now()
         )
         Contact.objects.filter(pk__in=freed).update(held_twin=None)
+        # No longer held while it is sent (a backfill's claim does not pass through the ingest,
+        # which sets it pending): a transient failure leaves it waiting, not held.
+        Contact.objects.filter(pk__in=freed, sync_status=SyncStatus.HELD).update(
+            sync_status=SyncStatus.PENDING, sync_error=""
+        )
     return [c.pk for c in candidates if c.pk not in holds]
 
 

@@ -245,16 +245,19 @@ def test_the_api_reports_the_hold_and_the_other_contact(held, client):
     assert (other["sync_status"], other["shares_address_with"]) == ("synced", None)
 
 
-def test_a_hold_cannot_be_answered_while_a_backfill_sends_the_contact(held, admin, spotler_client):
+def test_a_backfill_sends_a_held_contact_whose_clash_is_gone_and_it_is_no_longer_held(
+    held, admin, spotler_client
+):
     # C-1 moves to another address; a backfill then takes C-2, which no longer clashes.
     upsert_contact(external_id="C-1", raw_fields={**ANNA, "email": "anna@elsewhere.nl"})
     push_one_batch(client=spotler_client)
     _, sending = hold_contacts([held.pk])
     assert sending == [held.pk]
+    assert state("C-2") == (SyncStatus.PENDING, "")
+    # An answer while it is sent is refused: "kept local only" would not stop it.
     response = release(admin, "C-2", "local")
     assert page_messages(response) == [
-        "C-2 is being sent to Spotler right now: no other contact has its address any more. "
-        "Nothing was changed; reload the page in a moment."
+        "C-2 is not held for review (it is pending); nothing was changed."
     ]
-    assert state("C-2") == (SyncStatus.HELD, "")
+    assert state("C-2") == (SyncStatus.PENDING, "")
     assert not AuditEntry.objects.filter(action="hold released").exists()
