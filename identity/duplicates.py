@@ -59,7 +59,8 @@ class SharedAddress:
     address: str  # lower case
     size: int  # live contacts
     names: int  # different names among them
-    sent: int  # those Spotler gets (not kept local only)
+    sent: int  # those Spotler gets (not kept local only or merged by an Admin)
+    held: int = 0  # of those, held for review by the push guard (e-mail deduplication)
 
     @property
     def household(self) -> bool:
@@ -77,6 +78,10 @@ class Totals:
     # they merge away into another contact; under externalId deduplication each is one more
     # copy of every mailing sent to the address.
     extra: int = 0
+    # Under e-mail deduplication: those of `extra` that the push guard holds for an Admin
+    # instead of letting them merge, and those that merge (or merged) into another.
+    held: int = 0
+    merged_away: int = 0
 
     @property
     def same_person(self) -> int:
@@ -201,6 +206,8 @@ def totals_of(shared: list[SharedAddress]) -> Totals:
         contacts=sum(s.size for s in shared),
         households=sum(1 for s in shared if s.household),
         extra=sum(max(s.sent - 1, 0) for s in shared),
+        held=sum(s.held for s in shared),
+        merged_away=sum(max(s.sent - s.held - 1, 0) for s in shared),
     )
 
 
@@ -229,6 +236,7 @@ def count_shared_addresses() -> list[SharedAddress]:
                 size=Count("pk"),
                 names=Count(NullIf(name_key(), Value("")), distinct=True),
                 sent=Count("pk", filter=~Q(sync_status__in=NOT_SENT)),
+                held=Count("pk", filter=Q(sync_status=SyncStatus.HELD)),
             )
             .filter(size__gt=1)
             .order_by("email_lower")

@@ -211,7 +211,7 @@ def _twin_of(row: _Row, others: list[_Row], *, held: dict[int, Hold]) -> tuple[_
         None,
     )
     if first is not None:
-        return first, _reason(row, first, why="came first and goes to Spotler with")
+        return first, _reason(row, first, why="came first, to go to Spotler first, with")
     return None
 
 

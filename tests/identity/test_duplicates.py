@@ -48,7 +48,7 @@ def test_a_contact_spotler_already_has_comes_first_though_created_later(db):
 
 def test_the_figures_count_addresses_contacts_households_and_contacts_beyond_the_first(db):
     known_ledger()
-    assert count_duplicates() == Totals(groups=2, contacts=5, households=1, extra=3)
+    assert count_duplicates() == Totals(groups=2, contacts=5, households=1, extra=3, merged_away=3)
     assert count_duplicates().same_person == 1
 
 
@@ -110,7 +110,7 @@ def test_a_contact_kept_local_only_is_not_counted_as_going_to_spotler(db):
     assert group("anna@example.nl").verdict(DedupeMode.EXTERNAL_ID) == (
         "Spotler keeps one contact, A-1; A-2 is kept local only."
     )
-    assert count_duplicates() == Totals(groups=2, contacts=5, households=1, extra=1)
+    assert count_duplicates() == Totals(groups=2, contacts=5, households=1, extra=1, merged_away=1)
 
 
 def test_under_e_mail_deduplication_a_held_member_waits_for_an_admin_and_a_merged_one_stays_out(
@@ -128,6 +128,18 @@ def test_under_e_mail_deduplication_a_held_member_waits_for_an_admin_and_a_merge
         "Spotler keeps 2 contacts; each gets the same mailing; H-3 is merged into another "
         "contact by an Admin."
     )
+    # The figures: A-2 merges away; H-2 is held, not merged; H-3 is out of Spotler.
+    totals = count_duplicates()
+    assert (totals.extra, totals.held, totals.merged_away) == (2, 1, 1)
+
+
+def test_the_page_says_how_many_are_held_apart_from_those_that_merge(client_as):
+    known_ledger()
+    set_mode(DedupeMode.EMAIL)
+    set_state("H-2", SyncStatus.HELD)
+    html = client_as("marketer").get(REPORT).content.decode()
+    assert '<p class="figure">2</p>' in html.split('data-testid="total-extra"')[1]
+    assert '<span data-testid="total-held">1 more held for review</span>' in html
 
 
 def test_a_contact_an_admin_merged_is_not_counted_as_an_extra_mailing(db):
@@ -135,7 +147,7 @@ def test_a_contact_an_admin_merged_is_not_counted_as_an_extra_mailing(db):
     set_state("H-3", SyncStatus.MERGED)
     set_state("A-2", SyncStatus.MERGED)
     # fam: H-1 and H-2 go (1 beyond the first); anna: A-1 alone goes.
-    assert count_duplicates() == Totals(groups=2, contacts=5, households=1, extra=1)
+    assert count_duplicates() == Totals(groups=2, contacts=5, households=1, extra=1, merged_away=1)
 
 
 def test_the_same_name_in_any_case_or_spacing_is_one_person_and_different_names_a_household(db):

@@ -97,7 +97,7 @@ def test_of_two_new_contacts_with_one_address_in_one_batch_the_first_goes(sandbo
     assert list(in_spotler(sandbox)) == ["C-1"]
     assert contact("C-1").sync_status == SyncStatus.SYNCED
     assert contact("C-2").sync_status == SyncStatus.HELD
-    assert "C-1 came first and goes to Spotler with the same e-mail address" in (
+    assert "C-1 came first, to go to Spotler first, with the same e-mail address" in (
         contact("C-2").sync_error
     )
 
