@@ -17,6 +17,7 @@ from django.utils import timezone
 import spotler
 from audit import trail
 from identity.models import SpotlerAccount
+from identity.release import requeue_held_contacts
 from lists.budget import read_budget
 from mapping.stored_catalogue import catalogue_entries
 from sync.models import Throttle
@@ -75,12 +76,14 @@ def shown_url(url: str) -> str:
 
 def save_account(
     *,
-    by: AbstractBaseUser,
+    by: AbstractBaseUser | str,
     dedupe_mode: str,
     external_id_field: str,
     shared_with_other_systems: bool,
-) -> bool:
-    """Keep what the Admin read in Spotler; True when anything changed (then audited)."""
+) -> str:
+    """Keep what the Admin read in Spotler; what to tell them, or "" when nothing changed (a
+    change is audited). Switched to externalId deduplication, nothing is held for review any
+    more: the held contacts go to Spotler as contacts of their own."""
     with transaction.atomic():
         account = SpotlerAccount.current()
         account = SpotlerAccount.objects.select_for_update().get(pk=account.pk)
@@ -90,13 +93,23 @@ def save_account(
         account.shared_with_other_systems = shared_with_other_systems
         after = trail.snapshot(account, ACCOUNT_FIELDS)
         if before == after:
-            return False
+            return ""
         account.save(update_fields=[*ACCOUNT_FIELDS, "updated_at"])
         trail.record(
             actor=by, action="changed", object_type="Spotler account", obj=account,
             before=before, after=after,
         )  # fmt: skip
-    return True
+        said = "Saved. The change is in the audit trail."
+        if not account.dedupes_on_email:
+            sent = requeue_held_contacts()
+            if sent:
+                said += (
+                    " 1 contact held for review goes to Spotler now, as a contact of its own."
+                    if sent == 1
+                    else f" {sent} contacts held for review go to Spotler now, as contacts of "
+                    "their own."
+                )
+    return said
 
 
 def check_connection(*, by: AbstractBaseUser) -> dict[str, Any]:

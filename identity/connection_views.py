@@ -18,8 +18,9 @@ def connection_edit(request: HttpRequest) -> HttpResponse:
     account = SpotlerAccount.current()
     form = SpotlerAccountForm.for_account(account, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if connection.save_account(by=request.user, **form.cleaned_data):
-            messages.success(request, "Saved. The change is in the audit trail.")
+        said = connection.save_account(by=request.user, **form.cleaned_data)
+        if said:
+            messages.success(request, said)
         else:
             messages.info(request, "Nothing changed.")
         return redirect("identity:connection-edit")

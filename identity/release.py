@@ -191,3 +191,21 @@ def _not_open(contact: Contact, *, decision: str, standing: Standing) -> str:
             "local only."
         )
     return f"{contact.external_id} cannot be released that way; nothing was changed."
+
+
+def requeue_held_contacts() -> int:
+    """After the account was switched to externalId deduplication, nothing is held any more:
+    the held contacts' changes go back to the outbox (no Admin decided anything, so no
+    decision is written); the guard lets them through. Returns how many contacts."""
+    held = Contact.objects.filter(sync_status=SyncStatus.HELD)
+    ids = list(held.values_list("pk", flat=True))
+    if not ids:
+        return 0
+    OutboxEntry.objects.filter(contact_id__in=ids, status=OutboxStatus.HELD).update(
+        status=OutboxStatus.PENDING, claim="", last_error="", not_before=None
+    )
+    Contact.objects.filter(pk__in=ids, sync_status=SyncStatus.HELD).update(
+        sync_status=SyncStatus.PENDING, sync_error="", held_twin=None
+    )
+    transaction.on_commit(ask_for_push)
+    return len(ids)

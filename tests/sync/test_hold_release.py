@@ -261,3 +261,21 @@ def test_a_backfill_sends_a_held_contact_whose_clash_is_gone_and_it_is_no_longer
     ]
     assert state("C-2") == (SyncStatus.PENDING, "")
     assert not AuditEntry.objects.filter(action="hold released").exists()
+
+
+def test_switching_the_account_to_external_id_deduplication_sends_the_held_contacts(
+    held, admin, sandbox, spotler_client
+):
+    sandbox.set(dedupe="externalId")  # the Admin changed it in Spotler, then here
+    form = {"dedupe_mode": DedupeMode.EXTERNAL_ID, "external_id_field": "External id"}
+    response = admin.post(reverse("identity:connection-edit"), form, follow=True)
+
+    assert page_messages(response) == [
+        "Saved. The change is in the audit trail. 1 contact held for review goes to Spotler "
+        "now, as a contact of its own."
+    ]
+    assert state("C-2") == (SyncStatus.PENDING, "")
+    assert Contact.objects.get(external_id="C-2").held_twin is None
+    assert push_one_batch(client=spotler_client).sent == 1
+    assert state("C-2") == (SyncStatus.SYNCED, "")
+    assert sorted(in_spotler(sandbox)) == ["C-1", "C-2"]  # two Spotler contacts
