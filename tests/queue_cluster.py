@@ -33,9 +33,16 @@ def test_database_url() -> str:
 
 @contextlib.contextmanager
 def running_cluster(
-    *, workers: int = 2, extra_env: dict | None = None, queue: str | None = None
+    *,
+    workers: int = 2,
+    extra_env: dict | None = None,
+    queue: str | None = None,
+    fresh: bool = True,
 ) -> Iterator[subprocess.Popen]:
-    """A qcluster working the main queue, or `queue` (e.g. "backfill", see Q_CLUSTER)."""
+    """A qcluster working the main queue, or `queue` (e.g. "backfill", see Q_CLUSTER).
+
+    `fresh=False`: one started beside running clusters of its queue (a machine restarted), which
+    leaves their queue, marks and push requests as they are."""
     env = {
         **os.environ,
         "DATABASE_URL": test_database_url(),
@@ -44,15 +51,16 @@ def running_cluster(
         **({"Q_CLUSTER_NAME": queue, "Q_BACKFILL_WORKERS": str(workers)} if queue else {}),
         **(extra_env or {}),
     }
-    # No "push already requested" mark left by an earlier test. (Not cache.clear(): with Redis
-    # the cache shares its database with the queue broker, and would lose queued tasks.)
-    cache.delete(PUSH_REQUEST_KEY)
-    # Nor tasks earlier tests queued and no cluster ran (with Redis they outlive their test's
-    # database): a stale push would take this test's contacts from under the work it watches.
-    get_broker(queue).purge_queue()
-    # A mark left by an earlier test's cluster (killed, so it never removed it) must not pass
-    # for this one's.
-    queue_presence.report_stopped(queue or queue_presence.default_queue())
+    if fresh:
+        # No "push already requested" mark left by an earlier test. (Not cache.clear(): with
+        # Redis the cache shares its database with the queue broker, and would lose queued tasks.)
+        cache.delete(PUSH_REQUEST_KEY)
+        # Nor tasks earlier tests queued and no cluster ran (with Redis they outlive their test's
+        # database): a stale push would take this test's contacts from under the work it watches.
+        get_broker(queue).purge_queue()
+        # A mark left by an earlier test's cluster (killed, so it never removed it) must not pass
+        # for this one's.
+        queue_presence.report_stopped(queue or queue_presence.default_queue())
     process = subprocess.Popen(
         [sys.executable, "manage.py", "qcluster"],
         cwd=ROOT,
