@@ -49,7 +49,7 @@ from sync.schedules import scheduled_jobs, setup_schedules
 from tests.conftest import transactional
 from tests.helpers import postgresql_only
 from tests.public.subscribe_helpers import make_form, subscribe_calls
-from tests.queue_cluster import running_cluster
+from tests.queue_cluster import descendants, running_cluster
 from tests.sync.distributed_helpers import (
     Shop,
     WebMachine,
@@ -62,7 +62,6 @@ from tests.sync.test_faults import (
     NO_FAULTS,
     assert_spotler_holds_the_ledger,
     cluster_env,
-    descendants,
     drain_outbox,
     run_state,
     talks_to,
@@ -92,16 +91,19 @@ OTHER_SYSTEMS_LISTS = 26  # leaving 4 slots for ours
 LIST_NAMES = 6  # each asked for twice at once: more lists than there are slots
 
 
-def cluster_mid_call(clusters, spotler_port: int, *, every) -> subprocess.Popen:
-    """The first of `clusters` with a worker holding a connection to Spotler."""
+def cluster_mid_chunk(clusters, run, spotler_port: int, *, every) -> subprocess.Popen:
+    """A backfill cluster sending a chunk of `run`: one with a worker holding a connection to
+    Spotler while chunks are still waiting. (Once none waits, a worker that found nothing more to
+    claim has ended its task, and may still hold its connection, idle.)"""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        for cluster in clusters:
-            if any(talks_to(p, spotler_port) for p in descendants(cluster.pid)):
-                return cluster
+        if run.chunks.filter(status=ChunkStatus.PENDING).exists():
+            for cluster in clusters:
+                if any(talks_to(p, spotler_port) for p in descendants(cluster.pid)):
+                    return cluster
         every()
         time.sleep(0.05)
-    raise AssertionError("no cluster is talking to Spotler")
+    raise AssertionError("no backfill cluster is sending a chunk")
 
 
 def every_job_ran() -> bool:
@@ -193,7 +195,7 @@ def test_two_web_servers_and_four_clusters_as_on_several_machines_lose_nothing_a
                                   names=LIST_NAMES)  # fmt: skip
         wait_for(lambda: run_state(run).done >= backfill.CHUNK_SIZE, seconds=90,
                  what="the first chunk sent", every=shop.edit_one)  # fmt: skip
-        victim = cluster_mid_call(backfill_clusters, spotler_port, every=shop.edit_one)
+        victim = cluster_mid_chunk(backfill_clusters, run, spotler_port, every=shop.edit_one)
         os.killpg(victim.pid, signal.SIGKILL)  # that machine is gone, mid-call
         wait_for(lambda: run_state(run).status in runs.FINISHED, seconds=120,
                  what="the run to end", every=shop.edit_one)  # fmt: skip

@@ -46,7 +46,7 @@ from sync.models import (
 from sync.schedules import setup_schedules
 from tests import queue_cluster
 from tests.conftest import transactional
-from tests.queue_cluster import ROOT, running_cluster, running_clusters
+from tests.queue_cluster import ROOT, descendants, running_cluster, running_clusters
 
 pytestmark = [
     pytest.mark.skipif(
@@ -232,21 +232,6 @@ def test_a_backfill_with_live_edits_survives_spotler_failing_hanging_and_throttl
     failed = faults_answered(sandbox)
     assert failed.get("500") and failed.get("503") and failed.get("429"), failed
     assert_spotler_holds_the_ledger(sandbox, unsubscribed=unsubscribed, edits=edits)
-
-
-def descendants(pid: int) -> list[int]:
-    """The processes under `pid`: a qcluster's sentinel, and the sentinel's workers."""
-    parents = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        children = [child for child, parent in parents.items() if parent == current]
-        found += children
-        todo += children
-    return found
 
 
 def talks_to(pid: int, port: int) -> bool:
