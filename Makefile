@@ -37,8 +37,10 @@ test: install-test services chromium
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgres
 
+# SQLite runs on two workers: each has a database file (and its clusters' ORM broker) of its
+# own. PostgreSQL runs on one, as its clusters share one Redis broker.
 test-sqlite:
-	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest
+	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest -n 2
 
 test-postgres:
 	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(PY) -m pytest

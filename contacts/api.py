@@ -143,6 +143,7 @@ def contact_state(contact: Contact, *, external_id: str, changed: bool | None = 
         "account_manager": contact.account_manager,
         "sync_status": contact.sync_status,
         "sync_error": contact.sync_error,
+        "shares_address_with": held_twin_external_id(contact),
         "synced_at": contact.synced_at,
         "changed_at": contact.changed_at,
         "created_at": contact.created_at,
@@ -151,6 +152,15 @@ def contact_state(contact: Contact, *, external_id: str, changed: bool | None = 
         "inactivated_at": contact.inactivated_at,
         "erased_at": contact.erased_at,
     }
+
+
+def held_twin_external_id(contact: Contact) -> str | None:
+    """The contact whose address held this one for review (identity/guard.py): read only for a
+    contact that has one (an erased contact keeps nothing of the kind)."""
+    if not contact.held_twin_id or contact.erased_at:
+        return None
+    twin = Contact.objects.filter(pk=contact.held_twin_id).values_list("external_id", flat=True)
+    return twin.first()
 
 
 @api.post("/contacts/batch", auth=WRITE, response={202: BatchOut, **ERRORS}, url_name="batch")

@@ -140,8 +140,24 @@ class ContactOut(Schema):
     email: str
     language: str
     account_manager: str
-    sync_status: str
+    sync_status: str = Field(
+        ...,
+        description=(
+            "Where the contact stands in Spotler: `pending`, `synced`, `failed`, `dismissed` "
+            "(a failure someone chose to leave), `anonymized`, `inactive`; `held` (held for "
+            "review: under e-mail deduplication another contact has its address, and an Admin "
+            "decides), `merged` (an Admin merged it into that contact: never sent) or "
+            "`local_only` (kept here, never sent). `sync_error` says why."
+        ),
+    )
     sync_error: str
+    shares_address_with: str | None = Field(
+        None,
+        description=(
+            "The external id of the other contact with this e-mail address, when the contact "
+            "was held for review because of it (and after an Admin's answer); null otherwise."
+        ),
+    )
     synced_at: datetime | None
     changed_at: datetime
     created_at: datetime

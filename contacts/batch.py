@@ -157,8 +157,7 @@ def insert_new(contacts: list[Contact], *, now: datetime) -> None:
         return
     columns = {name: [getattr(c, name) for c in contacts] for name in NEW_FIELDS}
     same = {"changed_at": now, "created_at": now, "sync_status": SyncStatus.PENDING}
-    # Columns with no database default must be named: the INSERT lists only these.
-    same |= {"sync_error": "", "identity_decision": ""}
+    same["sync_error"] = same["identity_decision"] = ""
     rows = insert_rows(Contact, columns=columns, same=same, returning=("external_id_hash", "id"))
     ids = dict(rows)
     for contact in contacts:

@@ -34,6 +34,7 @@ from contacts import batch
 from contacts.errors import BODY, InvalidFields
 from contacts.models import CsvImport, CsvImportFile, CsvImportRowError, CsvImportStatus
 from contacts.source_fields import FIELD_NAME
+from spotlersync.csv_cells import inert
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_COLUMNS = 200
@@ -324,8 +325,3 @@ def write_errors_csv(csv_import: CsvImport, out: io.TextIOBase) -> None:
     rows = csv_import.row_errors.values_list("row", "column", "message")
     for row, column, message in rows.iterator(chunk_size=2000):
         writer.writerow([row, inert(column), inert(message)])
-
-
-def inert(cell: str) -> str:
-    """A cell a spreadsheet shows as text, never runs as a formula (the file came from outside)."""
-    return f"'{cell}" if cell[:1] in {"=", "+", "-", "@", "\t", "\r"} else cell

@@ -45,6 +45,12 @@ DEMO_OTHER_LISTS = 2
 CONSENT_MIXES = [((True, True), 0.35), ((True, False), 0.35), ((False, False), 0.25),
                  ((False, True), 0.05)]  # fmt: skip
 BATCH = 500
+# Shared addresses, as every shop has: every HOUSEHOLD_EVERY-th customer shares the previous
+# one's address (a partner at one household address), and every SAME_PERSON_EVERY-th is the
+# previous customer again under a second customer number (the address in other capitals). The
+# duplicates report shows both; under e-mail deduplication the push guard holds the second.
+HOUSEHOLD_EVERY = 400
+SAME_PERSON_EVERY = 1000
 HISTORY_ENDS = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 
@@ -161,9 +167,16 @@ class Shop:
             [mix for mix, _ in CONSENT_MIXES], weights=[w for _, w in CONSENT_MIXES]
         )[0]
         external_id = f"C{n:06d}"
+        email = f"{_ascii(first)}.{_ascii(last)}.{n}@example.com"
+        previous = self.customers.get(f"C{n - 1:06d}")
+        if previous and n % SAME_PERSON_EVERY == 0:
+            first, last, email = previous["first_name"], previous["last_name"], previous["email"]
+            email = email.upper()
+        elif previous and n % HOUSEHOLD_EVERY == 0:
+            last, email = previous["last_name"], previous["email"]
         record = {
             "external_id": external_id,
-            "email": f"{_ascii(first)}.{_ascii(last)}.{n}@example.com",
+            "email": email,
             "first_name": first,
             "last_name": last,
             "language": language,

@@ -139,8 +139,9 @@ class Contact(models.Model):
     held_twin = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # An Admin's release of a hold ("send", "merge", "local"); blank while none was given.
-    identity_decision = models.CharField(max_length=10, blank=True)
+    # An Admin's release of a hold ("send", "merge", "local"); blank while none was given. A
+    # database default too: the ingest's own SQL (spotlersync/bulk_sql.py) names its columns.
+    identity_decision = models.CharField(max_length=10, blank=True, default="", db_default="")
 
     objects = ContactQuerySet.as_manager()
 

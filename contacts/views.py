@@ -7,6 +7,7 @@ from contacts import browse, standing
 from contacts.forms import ApiTokenForm, ContactFilterForm
 from contacts.models import ApiToken, TokenScope
 from contacts.tokens import create_api_token, revoke_api_token
+from identity.release import hold_standing
 from spotlersync.roles import role_required
 from sync.timeline import contact_timeline
 
@@ -71,5 +72,6 @@ def contact_detail(request: HttpRequest, external_id: str) -> HttpResponse:
         "standing": record.standing,
         "external_id": external_id,
         "timeline": timeline,
+        "hold": hold_standing(record.contact),
     }
     return render(request, "contacts/contact_detail.html", context)

@@ -24,7 +24,7 @@ from lists import budget, lifecycle, refresh
 from lists.models import LIST_ID_PREFIX, TempList
 from lists.selection import INCLUDABLE, LEFT_OUT_REASONS, select_ids
 from spotlersync.moments import EARLIEST_YEAR, LATEST_YEAR, YEAR_PATTERN, moment_range_problem
-from sync.ratelimit import RateLimiter
+from sync.spotler_connection import waiting_client
 
 MAX_IDS = 100_000
 # A list id in Spotler: ours are `spotlersync-` and 12 hex digits; other systems' are theirs.
@@ -181,15 +181,6 @@ ListId = Annotated[
 ]
 
 
-def api_client() -> spotler.SpotlerClient:
-    """Answer the caller quickly: one try, short timeouts, the shared rate limit."""
-    return spotler.client_from_settings(
-        retry=spotler.RetryPolicy(max_retries=0),
-        throttle=RateLimiter().wait,
-        timeout=(2.0, 10.0),
-    )
-
-
 def unavailable(error: spotler.SpotlerError) -> ApiError:
     """Spotler could not be reached, or refused our own call (its credentials, say): the list
     service is unavailable until it answers, whatever the caller sends."""
@@ -251,7 +242,7 @@ def account_list(item: budget.AccountList) -> dict[str, Any]:
 
 def find_in_account(list_id: str) -> budget.AccountList | None:
     try:
-        seen = budget.read_budget(client=api_client())
+        seen = budget.read_budget(client=waiting_client())
     except spotler.SpotlerError as error:
         raise unavailable(error) from None
     return next((item for item in seen.lists if item.spotler_id == list_id), None)
@@ -330,7 +321,7 @@ def build_router(*, read: HttpBearer, write: HttpBearer) -> Router:
                 # In UTC: PostgreSQL stores no offset beyond ±15:59, which ISO 8601 allows.
                 expires_at=payload.expires_at.astimezone(UTC) if payload.expires_at else None,
                 to_push=selection.not_in_spotler,
-                client=api_client(),
+                client=waiting_client(),
                 actor=request.auth,
             )
         except budget.BudgetExhausted as full:
@@ -354,7 +345,7 @@ def build_router(*, read: HttpBearer, write: HttpBearer) -> Router:
         """Every temporary list of the Spotler account against the budget: ours with their
         state and counts, other systems' marked `ours: false`."""
         try:
-            seen = budget.read_budget(client=api_client())
+            seen = budget.read_budget(client=waiting_client())
         except spotler.SpotlerError as error:
             raise unavailable(error) from None
         body = {
@@ -402,7 +393,7 @@ def build_router(*, read: HttpBearer, write: HttpBearer) -> Router:
             raise ApiError(409, code, refusal)
         try:
             outcome = refresh.refresh_list(
-                list_pk=found.pk, created_via="api", client=api_client(), actor=request.auth
+                list_pk=found.pk, created_via="api", client=waiting_client(), actor=request.auth
             )
         except budget.BudgetExhausted as full:
             raise ApiError(409, "list_budget_exhausted", str(full)) from None

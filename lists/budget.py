@@ -21,8 +21,7 @@ from audit import trail
 from lists import push_first, tasks
 from lists.models import LIST_ID_PREFIX, ListBudget, TempList, TempListState
 from spotlersync.cache_outage import cached
-from sync.ratelimit import RateLimiter
-from sync.spotler_connection import spotler_client
+from sync.spotler_connection import spotler_client, waiting_client
 
 OLDEST_NAMED = 3
 # Home shows the budget as Spotler counted it within the last minute (spotlersync/home.py);
@@ -93,10 +92,7 @@ def read_budget(*, client: spotler.SpotlerClient | None = None) -> Budget:
 def read_budget_for_page() -> tuple[Budget | None, str]:
     """The budget for a page someone waits for: Spotler asked once, with short timeouts,
     through the shared rate limiter; the error in words when it cannot be read."""
-    limiter = RateLimiter()
-    client = spotler.client_from_settings(
-        retry=spotler.RetryPolicy(max_retries=0), throttle=limiter.wait, timeout=(2.0, 10.0)
-    )
+    client = waiting_client()
     try:
         return read_budget(client=client), ""
     except spotler.SpotlerError as error:

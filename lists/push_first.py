@@ -24,7 +24,8 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 import spotler
-from contacts.models import Contact, SyncStatus
+from contacts.models import Contact
+from lists.selection import NOT_PUSHED
 from sync.models import OutboxEntry, OutboxStatus
 from sync.outbox import queue_upserts
 from sync.push import push_one_batch
@@ -119,11 +120,12 @@ def _queue_changes_for_unqueued(pks: list[int]) -> None:
                 contact_id__in=part, status__in=(OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT)
             ).values_list("contact_id", flat=True)
         )
-        # A contact whose push failed before is left out, not pushed again (selection.py).
+        # A contact whose push failed before is left out, not pushed again (selection.py); so
+        # is one held for review, merged into another or kept local only (identity/guard.py).
         unqueued = [pk for pk in part if pk not in queued]
         contacts = list(
             Contact.objects.filter(pk__in=unqueued)
-            .exclude(sync_status__in=(SyncStatus.FAILED, SyncStatus.DISMISSED))
+            .exclude(sync_status__in=NOT_PUSHED)
             .exclude(external_id__isnull=True)
             .exclude(external_id="")
         )

@@ -40,6 +40,12 @@ LEFT_OUT_REASONS = {
     "permissions_off": "All permissions off",
     "push_failed": "Could not be pushed to Spotler",
 }
+# Not in Spotler and not about to be: its push failed, or it is held for review, merged into
+# another contact or kept local only (identity/guard.py). Left out as "push_failed".
+NOT_PUSHED = (
+    SyncStatus.FAILED, SyncStatus.DISMISSED, SyncStatus.HELD, SyncStatus.MERGED,
+    SyncStatus.LOCAL_ONLY,
+)  # fmt: skip
 # The groups a Marketer may include on purpose, and when that is lawful.
 INCLUDABLE = {
     "inactive": "Inactive contacts (made inactive, not erased: they can still be mailed)",
@@ -307,10 +313,7 @@ def _classified(rows: QuerySet) -> QuerySet:
     if permission_fields:
         cases.append(When(no_permission, then=Value("permissions_off")))
     cases.append(
-        When(
-            Q(synced_at__isnull=True, sync_status__in=(SyncStatus.FAILED, SyncStatus.DISMISSED)),
-            then=Value("push_failed"),
-        )
+        When(Q(synced_at__isnull=True, sync_status__in=NOT_PUSHED), then=Value("push_failed"))
     )
     return rows.annotate(
         reason=Case(*cases, default=Value(""), output_field=CharField()),

@@ -88,7 +88,13 @@ def list_upload(request: HttpRequest) -> HttpResponse:
     except IdFileProblem as problem:
         messages.error(request, str(problem))
         return redirect("lists:list-new")
-    request.session[_UPLOAD] = {"name": upload.name, "ids": ids}
+    return offer_ids(request, name=upload.name, ids=ids)
+
+
+def offer_ids(request: HttpRequest, *, name: str, ids: list[str]) -> HttpResponse:
+    """The new list's page with `ids` to preview, as if uploaded in a file called `name`: an
+    uploaded file, or a selection another page made (the duplicates report's households)."""
+    request.session[_UPLOAD] = {"name": name, "ids": ids}
     return redirect(f"{reverse('lists:list-new')}?from=file")
 
 

@@ -12,8 +12,8 @@ from public import throttle
 from public.lookup import look_up_code
 from public.lookup_forms import LookupPageForm
 from public.models import LookupPage
-from public.search import web_client
 from spotlersync.roles import role_required
+from sync.spotler_connection import waiting_client
 
 RATE_SETTING = "PUBLIC_LOOKUP_RATE_PER_ADDRESS"
 TEMPLATE = "public/lookup_page.html"
@@ -46,7 +46,7 @@ def lookup_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _look_up(page: LookupPage, code: str) -> tuple[str, object, int]:
     try:
-        with web_client() as client:
+        with waiting_client() as client:
             found = look_up_code(page, code, client=client)
     except spotler.SpotlerError:
         # Spotler is down or throttles: the same for every code, so saying so reveals nothing.

@@ -17,7 +17,6 @@ import spotler
 from contacts.models import Contact
 from mapping.models import SpotlerProperty
 from spotlersync.email_addresses import email_address_problem
-from sync.ratelimit import RateLimiter
 
 MAX_VALUE_LENGTH = 255  # Spotler's longest text property (mapping/conversions.py MAX_STRING)
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -51,15 +50,6 @@ class SearchResult:
     scanned: int = 0
     # True when Spotler held more contacts for the first condition than were read.
     cut_short: bool = False
-
-
-def web_client() -> spotler.SpotlerClient:
-    """A client for a search made while a person waits: short timeouts, no retries (an error
-    is shown at once), behind the rate limit every worker shares."""
-    limiter = RateLimiter()
-    return spotler.client_from_settings(
-        retry=spotler.RetryPolicy(max_retries=0), throttle=limiter.wait, timeout=(2.0, 10.0)
-    )
 
 
 def searchable_properties() -> list[SpotlerProperty]:

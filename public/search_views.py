@@ -7,6 +7,7 @@ import spotler
 from public import search
 from public.search_forms import read_conditions
 from spotlersync.roles import role_required
+from sync.spotler_connection import waiting_client
 
 
 @role_required("search_spotler")
@@ -29,7 +30,7 @@ def search_spotler(request: HttpRequest) -> HttpResponse:
 
 def _search(conditions: list[search.Condition]) -> tuple[search.SearchResult | None, str]:
     try:
-        with search.web_client() as client:
+        with waiting_client() as client:
             return search.search_contacts(client, conditions=conditions), ""
     except spotler.SpotlerError as error:
         return None, spotler_problem(error)

@@ -11,7 +11,8 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from bounces.models import FollowUp
-from contacts.models import Contact
+from contacts.models import Contact, SyncStatus
+from identity.models import SpotlerAccount
 from lists.budget import BUDGET_CACHE_KEY, read_budget_for_page
 from mapping.stored_catalogue import mapping_drift
 from mapping.versions import current_version
@@ -52,6 +53,14 @@ class PushState:
     oldest_waiting: datetime | None
     lag_median: float | None  # seconds, accepted by us → accepted by Spotler, last hour
     failed_contacts: int
+    # Held for review: a second external id of an address, under e-mail deduplication
+    # (identity/guard.py); shown when there are any, or when the account deduplicates on e-mail.
+    held_contacts: int = 0
+    dedupes_on_email: bool = False
+
+    @property
+    def shows_held(self) -> bool:
+        return bool(self.held_contacts) or self.dedupes_on_email
 
     @property
     def oldest_age(self) -> timedelta | None:
@@ -67,6 +76,8 @@ def push_state(*, now: datetime | None = None) -> PushState:
         oldest_waiting=outbox.oldest_waiting,
         lag_median=lag_median,
         failed_contacts=Contact.objects.failed().count(),
+        held_contacts=Contact.objects.filter(sync_status=SyncStatus.HELD).count(),
+        dedupes_on_email=SpotlerAccount.current().dedupes_on_email,
     )
 
 

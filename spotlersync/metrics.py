@@ -25,7 +25,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from bounces.models import FollowUp
-from contacts.models import TokenScope
+from contacts.models import Contact, SyncStatus, TokenScope
 from contacts.tokens import TokenRefused, authenticate_api_token
 from lists.models import TempList
 from public.models import Subscription, SubscriptionState
@@ -124,6 +124,12 @@ def _outbox() -> Iterator[Metric]:
         "spotlersync_changes_failed",
         "Changes Spotler refused for good, waiting for someone (the Health page lists them).",
         value=outbox.failed,
+    )
+    yield GaugeMetricFamily(
+        "spotlersync_contacts_held_for_review",
+        "Contacts held for review: a new external id with an address another contact has, under "
+        "e-mail deduplication, waiting for an Admin (the contacts list's Held for review filter).",
+        value=Contact.objects.filter(sync_status=SyncStatus.HELD).count(),
     )
 
 

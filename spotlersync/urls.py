@@ -25,6 +25,8 @@ urlpatterns = [
     path("bounces/", include("bounces.urls")),
     path("lists/", include("lists.urls")),
     path("audit/", include("audit.urls")),
+    # Identity and data quality: /connection/, /duplicates/...
+    path("", include("identity.urls")),
     # Subscribe forms and lookup pages (public, and the Admins' pages that configure them);
     # the staff search of Spotler.
     path("", include("public.urls")),

@@ -2,6 +2,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from identity.models import SpotlerAccount
 from public.subscribe_counts import daily_counts
 from spotlersync import home as figures
 from spotlersync.queue_status import read_queue_status
@@ -33,6 +34,9 @@ def home(request: HttpRequest) -> HttpResponse:
             .filter(trigger__in=[SyncRunTrigger.DASHBOARD, SyncRunTrigger.COMMAND])
             .order_by("-id")[:5]
         )
+    if user.has_perm("spotlersync.manage_connection"):
+        # Read only: the connection page makes the row when it is first opened.
+        context["connection"] = SpotlerAccount.objects.first() or SpotlerAccount()
     if user.has_perm("spotlersync.run_syncs"):
         context["queue"] = read_queue_status()
         context["schedules"] = read_schedule_health()

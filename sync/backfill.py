@@ -33,6 +33,7 @@ from django_q.tasks import async_task
 
 import spotler
 from contacts.models import Contact, SyncStatus
+from identity import guard
 from mapping.current import mapping_in_force
 from mapping.editor import changes_of_version
 from mapping.models import MappingVersion
@@ -73,7 +74,10 @@ class ChunkResult:
 
 def selection(run: SyncRun) -> QuerySet[Contact]:
     """The contacts a backfill with these filters sends (never an erased one)."""
-    contacts = Contact.objects.filter(erased_at__isnull=True)
+    # Never one an Admin kept out of Spotler (merged into another contact, or local only).
+    contacts = Contact.objects.filter(erased_at__isnull=True).exclude(
+        identity_decision__in=list(guard.KEPT_OUT)
+    )
     filters = run.filters or {}
     if run.window_start:
         contacts = contacts.filter(changed_at__gte=run.window_start)
@@ -258,7 +262,8 @@ def send_chunk(
     result = ChunkResult()
     token, held = hold_contacts(contact_ids, token=hold)
     # Held elsewhere (a live push is sending it, or an anonymize/inactivate is waiting): the
-    # live push sends the contact's current state anyway.
+    # live push sends the contact's current state anyway. Held for review, or kept out of
+    # Spotler by an Admin (identity/guard.py): not sent. Both count as skipped.
     result.skipped += len(contact_ids) - len(held)
     contacts = list(Contact.objects.filter(pk__in=held, erased_at__isnull=True))
     gone = set(held) - {c.pk for c in contacts}
@@ -299,13 +304,16 @@ def hold_contacts(contact_ids: list[int], *, token: str | None = None) -> tuple[
     """
     token, now = token or uuid.uuid4().hex, timezone.now()
     with transaction.atomic():
-        locked = list(
-            Contact.objects.select_for_update(skip_locked=True)
+        by_email = guard.take_turn()  # under e-mail deduplication, claims take turns
+        locked = [
+            guard.Claimed(*row)
+            for row in Contact.objects.select_for_update(skip_locked=True)
             .filter(pk__in=contact_ids)
-            .values_list("pk", flat=True)
-        )
+            .values_list(*guard.CLAIMED_FIELDS)
+        ]
         open_entries = OutboxEntry.objects.filter(
-            contact_id__in=locked, status__in=[OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT]
+            contact_id__in=[c.pk for c in locked],
+            status__in=[OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT],
         ).values_list("contact_id", "status", "kind")
         busy, adopted = set(), set()
         for contact_id, status, kind in open_entries:
@@ -313,7 +321,8 @@ def hold_contacts(contact_ids: list[int], *, token: str | None = None) -> tuple[
                 busy.add(contact_id)
             else:
                 adopted.add(contact_id)
-        mine = [pk for pk in locked if pk not in busy]
+        claimed = [c for c in locked if c.pk not in busy]
+        mine = [c.pk for c in claimed]
         OutboxEntry.objects.filter(
             contact_id__in=adopted - busy, status=OutboxStatus.PENDING
         ).update(status=OutboxStatus.IN_FLIGHT, claim=token, claimed_at=now)
@@ -329,7 +338,9 @@ def hold_contacts(contact_ids: list[int], *, token: str | None = None) -> tuple[
             if pk not in adopted
         ]
         OutboxEntry.objects.bulk_create(fresh, batch_size=500)
-    return token, mine
+        # Held for review, merged or kept local only: not sent (identity/guard.py).
+        to_send = guard.screen_claimed(claimed, token=token, by_email=by_email)
+    return token, to_send
 
 
 def settle(token: str, contacts: list[Contact], outcomes: dict[int, PushOutcome]) -> None:

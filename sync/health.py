@@ -11,6 +11,7 @@ from django.db.models import Count, F, Min, Q
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
+from contacts.models import Contact, SyncStatus
 from spotlersync.queue_status import QueueStatus, read_queue_status
 from sync.models import OutboxEntry, OutboxStatus, SyncEvent, SyncEventKind
 from sync.ratelimit import throttled_until
@@ -68,6 +69,7 @@ class Health:
     pushes_last_hour: int
     push_errors_last_hour: int
     throttled_until: datetime | None
+    held: int = 0  # contacts held for review (identity/guard.py)
     schedules: list[ScheduleHealth] = field(default_factory=list)
     hours: list[HourBar] = field(default_factory=list)
     limits: dict[str, Threshold] = field(
@@ -138,6 +140,7 @@ def read_health(*, now: datetime | None = None, chart: bool = True) -> Health:
         pushes_last_hour=push_counts["total"],
         push_errors_last_hour=push_counts["errors"],
         throttled_until=throttled_until(),
+        held=Contact.objects.filter(sync_status=SyncStatus.HELD).count(),
         schedules=read_schedule_health(now=now),
         hours=read_hours(now=now) if chart else [],
     )

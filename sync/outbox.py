@@ -19,7 +19,9 @@ def queue_outbox_entry(*, contact: Contact, kind: OutboxKind) -> OutboxEntry:
     if kind == OutboxKind.ANONYMIZE:
         # Only the anonymization itself may still name the person (Spotler needs the id).
         contact.outbox_entries.update(external_id="")
-        contact.outbox_entries.pending().update(status=OutboxStatus.SUPERSEDED)
+        contact.outbox_entries.filter(status__in=[OutboxStatus.PENDING, OutboxStatus.HELD]).update(
+            status=OutboxStatus.SUPERSEDED
+        )
     transaction.on_commit(ask_for_push)
     return OutboxEntry.objects.create(
         contact=contact, external_id=contact.external_id or "", kind=kind

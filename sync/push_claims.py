@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from bounces import followups
 from contacts.models import Contact, SyncStatus
+from identity import guard
 from sync.models import OutboxEntry, OutboxStatus
 from sync.push_requests import quiet_period
 
@@ -58,22 +59,26 @@ def claim_contacts(*, limit: int, only: list[int] | None = None) -> tuple[str, l
         return "", []
     token = uuid.uuid4().hex
     with transaction.atomic():
+        by_email = guard.take_turn()  # under e-mail deduplication, claims take turns
         # PostgreSQL: rows another worker is claiming right now are skipped, not waited for.
-        locked = list(
-            Contact.objects.select_for_update(skip_locked=True)
+        locked = [
+            guard.Claimed(*row)
+            for row in Contact.objects.select_for_update(skip_locked=True)
             .filter(pk__in=candidates)
-            .values_list("pk", flat=True)
-        )
+            .values_list(*guard.CLAIMED_FIELDS)
+        ]
         busy = set(
-            OutboxEntry.objects.filter(contact_id__in=locked)
+            OutboxEntry.objects.filter(contact_id__in=[c.pk for c in locked])
             .filter(Q(status=OutboxStatus.IN_FLIGHT) | Q(claimed_at__gt=now - quiet_period()))
             .values_list("contact_id", flat=True)
         )
-        mine = [pk for pk in locked if pk not in busy]
-        OutboxEntry.objects.filter(contact_id__in=mine, status=OutboxStatus.PENDING).update(
-            status=OutboxStatus.IN_FLIGHT, claimed_at=now, claim=token
-        )
-    return token, mine
+        mine = [c for c in locked if c.pk not in busy]
+        OutboxEntry.objects.filter(
+            contact_id__in=[c.pk for c in mine], status=OutboxStatus.PENDING
+        ).update(status=OutboxStatus.IN_FLIGHT, claimed_at=now, claim=token)
+        # Held for review, merged or kept local only: not pushed (identity/guard.py).
+        to_push = guard.screen_claimed(mine, token=token, by_email=by_email)
+    return token, to_push
 
 
 def settle_entries(*, token: str, contact: Contact, outcome: PushOutcome) -> None:

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from contacts.models import Contact, SyncStatus
+from identity.guard import KEPT_OUT
+from identity.release import is_held
 from sync.models import OutboxEntry, OutboxKind, OutboxStatus, SyncEvent, SyncEventKind
 from sync.outbox import queue_outbox_entry
 
@@ -14,14 +16,14 @@ EVENTS_SHOWN = 50
 @dataclass(frozen=True)
 class Timeline:
     events: list[SyncEvent]
-    waiting: list[OutboxEntry]  # pending or in flight, with the next try for a retry
+    waiting: list[OutboxEntry]  # pending, in flight (the next try for a retry) or held for review
 
 
 def contact_timeline(contact: Contact) -> Timeline:
     events = list(contact.sync_events.select_related("run")[:EVENTS_SHOWN])
     waiting = list(
         contact.outbox_entries.filter(
-            status__in=[OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT]
+            status__in=[OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT, OutboxStatus.HELD]
         ).order_by("id")
     )
     return Timeline(events=events, waiting=waiting)
@@ -35,6 +37,11 @@ def push_contact_now(*, contact: Contact) -> OutboxEntry:
     """Queue the contact's current state for Spotler (also how a failed contact is retried)."""
     if contact.is_erased:
         raise CannotPush("This contact was erased; there is nothing left to push.")
+    if contact.identity_decision in KEPT_OUT or is_held(contact):
+        raise CannotPush(
+            "This contact is held for review or kept out of Spotler by an Admin; answer with "
+            "its send, merge or keep-local buttons instead."
+        )
     with transaction.atomic():
         # A retry starts afresh: earlier failures of this contact are settled by this push.
         contact.outbox_entries.filter(status=OutboxStatus.FAILED).update(

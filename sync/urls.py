@@ -11,6 +11,9 @@ urlpatterns = [
     path(
         "contacts/<external_id:external_id>/dismiss/", views.contact_dismiss, name="contact-dismiss"
     ),
+    path(
+        "contacts/<external_id:external_id>/release/", views.contact_release, name="contact-release"
+    ),
     path("runs/", views.run_list, name="run-list"),
     path("runs/start/", views.run_start, name="run-start"),
     path("runs/<int:pk>/", views.run_detail, name="run-detail"),

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from contacts.browse import COUNT_CAP, capped_count
 from contacts.models import Contact
+from identity import release
 from mapping.push_offer import is_mapping_push
 from spotlersync.roles import role_required
 from sync import runs
@@ -54,9 +55,7 @@ def health(request: HttpRequest) -> HttpResponse:
 @require_POST
 @role_required("run_syncs")
 def contact_push(request: HttpRequest, external_id: str) -> HttpResponse:
-    contact = Contact.objects.with_external_id(external_id).first()
-    if contact is None:
-        raise Http404(external_id)
+    contact = _contact_or_404(external_id)
     try:
         push_contact_now(contact=contact)
     except CannotPush as error:
@@ -69,9 +68,7 @@ def contact_push(request: HttpRequest, external_id: str) -> HttpResponse:
 @require_POST
 @role_required("run_syncs")
 def contact_dismiss(request: HttpRequest, external_id: str) -> HttpResponse:
-    contact = Contact.objects.with_external_id(external_id).first()
-    if contact is None:
-        raise Http404(external_id)
+    contact = _contact_or_404(external_id)
     try:
         dismiss_failure(contact=contact, user=request.user, reason=request.POST.get("reason", ""))
     except CannotPush as error:
@@ -79,6 +76,29 @@ def contact_dismiss(request: HttpRequest, external_id: str) -> HttpResponse:
     else:
         messages.success(request, "Failure dismissed; the reason is kept on the contact.")
     return redirect("contacts:contact-detail", external_id=external_id)
+
+
+@require_POST
+@role_required("run_syncs")
+def contact_release(request: HttpRequest, external_id: str) -> HttpResponse:
+    """An Admin's answer to a contact held for review: send, merge or keep local only."""
+    contact = _contact_or_404(external_id)
+    try:
+        message = release.release_hold(
+            contact=contact, decision=request.POST.get("decision", ""), user=request.user
+        )
+    except release.CannotRelease as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, message)
+    return redirect("contacts:contact-detail", external_id=external_id)
+
+
+def _contact_or_404(external_id: str) -> Contact:
+    contact = Contact.objects.with_external_id(external_id).first()
+    if contact is None:
+        raise Http404(external_id)
+    return contact
 
 
 @role_required("view_health")

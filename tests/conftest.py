@@ -29,8 +29,8 @@ def ensure_roles() -> None:
         # A flushed database (transactional tests) has no groups: the migrations that made
         # them, and gave them the later permissions, run again.
         importlib.import_module("spotlersync.migrations.0002_roles").create_roles(apps, None)
-        public = importlib.import_module("spotlersync.migrations.0004_public_pages_roles")
-        public.add_permissions(apps, None)
+        for later in ("0004_public_pages_roles", "0006_review_duplicates"):
+            importlib.import_module(f"spotlersync.migrations.{later}").add_permissions(apps, None)
 
 
 def make_user(username: str, *, role: str | None = None) -> User:

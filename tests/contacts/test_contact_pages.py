@@ -78,7 +78,8 @@ def test_filters_offer_the_values_that_exist_and_narrow_the_list(client_as):
     assert listing.account_managers == ["Joost", "Petra"]
     counts = {c.value: c.count for c in listing.state_counts}
     assert counts == {"pending": 1, "synced": 1, "failed": 1, "dismissed": 0, "anonymized": 0,
-                      "inactive": 0, "erased": 0, "bounced": 0}  # fmt: skip
+                      "inactive": 0, "held": 0, "merged": 0, "local_only": 0, "erased": 0,
+                      "bounced": 0}  # fmt: skip
 
     assert listed_ids(client.get(LIST, {"language": "nl"})) == ["NL-2", "NL-1"]
     assert listed_ids(client.get(LIST, {"account_manager": "Petra"})) == ["NL-2", "DE-1"]
@@ -179,7 +180,8 @@ def test_the_list_pages_query_count_does_not_grow_with_the_number_of_rows(client
     assert len(full) == len(ten), [q["sql"] for q in full.captured_queries]
     # one capped count per sync state is the largest share; a new state adds one. The page's
     # permissions (mapping, catalogue) and what Spotler reported of them (states, consents): 4.
-    assert len(full) <= 21, [q["sql"] for q in full.captured_queries]
+    # Held for review, merged and local only (identity/guard.py) are three of the states.
+    assert len(full) <= 24, [q["sql"] for q in full.captured_queries]
 
 
 def test_the_contact_page_shows_fields_sync_state_orders_and_what_came_back(client_as):

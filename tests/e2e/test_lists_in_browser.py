@@ -6,10 +6,9 @@ import os
 import re
 import time
 from datetime import timedelta
-from pathlib import Path
 
 from django.utils import timezone
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from contacts.batch import upsert_contacts
 from contacts.models import Contact
@@ -17,39 +16,13 @@ from lists import budget
 from lists.models import TempList, TempListState
 from lists.selection import SelectionFilters, select_contacts
 from tests.conftest import transactional
+from tests.e2e.screens import assert_fits, look_at
 from tests.helpers import sandbox_client
 from tests.lists.helpers import contacts_in_spotler, ledger_has
 from tests.queue_cluster import running_cluster
 
 # Screenshots for a person to look at (not compared): LISTS_SCREENSHOTS=/some/folder.
 SCREENSHOTS = os.environ.get("LISTS_SCREENSHOTS", "")
-WIDTHS = (1280, 1440)
-
-
-def assert_fits(page: Page, what: str) -> None:
-    """No sideways scrolling of the page, and no table wider than its box."""
-    overflow = page.evaluate(
-        """() => {
-            const root = document.scrollingElement;
-            const tables = [...document.querySelectorAll("table")].map(t => {
-                const box = t.parentElement.getBoundingClientRect();
-                return Math.round(t.getBoundingClientRect().right - box.right);
-            });
-            return {page: root.scrollWidth - root.clientWidth, tables};
-        }"""
-    )
-    assert overflow["page"] <= 0, f"{what} scrolls sideways by {overflow['page']}px"
-    assert all(o <= 1 for o in overflow["tables"]), f"{what}: a table overflows: {overflow}"
-
-
-def look_at(page: Page, name: str) -> None:
-    """At each width: the page fits; and a screenshot when asked for."""
-    for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": 900})
-        assert_fits(page, f"{name} at {width}px")
-        if SCREENSHOTS:
-            Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=f"{SCREENSHOTS}/lists-{name}-{width}.png", full_page=True)
 
 
 @transactional
@@ -98,7 +71,7 @@ def test_a_marketer_sends_a_selection_by_language_sees_it_in_the_budget_and_dele
         theirs = page.get_by_test_id("other-list")
         expect(theirs).to_have_text(re.compile(r"crm-1 \(another system's\)"))
         expect(theirs.get_by_role("checkbox")).to_have_count(0)
-        look_at(page, "sent")
+        look_at(page, "lists-sent", folder=SCREENSHOTS)
 
         page.get_by_label("Delete Dutch guests").check()
         page.get_by_role("button", name="Delete the ticked lists").click()
@@ -133,7 +106,7 @@ def test_every_state_of_the_lists_pages_fits_at_1280_and_1440(
     log_in("marit", "Marketer")
     page.goto(f"{live_server.url}/lists/")
     expect(page.get_by_test_id("our-lists")).to_contain_text("No lists of ours.")
-    look_at(page, "empty")
+    look_at(page, "lists-empty", folder=SCREENSHOTS)
 
     ids = [f"C-{n}" for n in range(250)]
     our_list(
@@ -142,7 +115,7 @@ def test_every_state_of_the_lists_pages_fits_at_1280_and_1440(
     )  # fmt: skip
     page.reload()
     expect(page.get_by_test_id("our-list")).to_have_count(1)
-    look_at(page, "one")
+    look_at(page, "lists-one", folder=SCREENSHOTS)
 
     long_error = (
         "Spotler answered 400 INVALID_PARAMS: One or more contacts could not be found: "
@@ -177,22 +150,22 @@ def test_every_state_of_the_lists_pages_fits_at_1280_and_1440(
     expect(page.get_by_test_id("our-list")).to_have_count(12)
     expect(page.get_by_test_id("other-list")).to_have_count(5)
     expect(page.get_by_test_id("our-lists")).to_contain_text("Delete pending: a mailing uses it")
-    look_at(page, "many")
+    look_at(page, "lists-many", folder=SCREENSHOTS)
 
     page.goto(f"{live_server.url}/lists/{unbroken.pk}/")
     expect(page.get_by_test_id("list-state")).to_have_text("Complete: 3 of 3 contacts sent.")
-    look_at(page, "unbroken-name")
+    look_at(page, "lists-unbroken-name", folder=SCREENSHOTS)
 
     page.goto(f"{live_server.url}/lists/{failed.pk}/")
     expect(page.get_by_test_id("list-error")).to_contain_text("could not be found")
     expect(page.get_by_role("button", name="Resume from contact 101")).to_be_visible()
     expect(page.get_by_test_id("list-left-out")).to_have_text("2 inactive; 1 all permissions off")
-    look_at(page, "failed")
+    look_at(page, "lists-failed", folder=SCREENSHOTS)
 
     page.goto(f"{live_server.url}/lists/{in_use.pk}/")
     expect(page.get_by_test_id("list-in-use")).to_contain_text("in use")
     expect(page.get_by_test_id("list-left-out")).to_have_text("nobody")
-    look_at(page, "in-use")
+    look_at(page, "lists-in-use", folder=SCREENSHOTS)
 
     pushing = our_list(
         spotler_client, "Guests of the autumn fair", contact_ids=ids[:30],
@@ -205,7 +178,7 @@ def test_every_state_of_the_lists_pages_fits_at_1280_and_1440(
     expect(page.get_by_test_id("list-pushing")).to_contain_text(
         "Pushing 12 contacts to Spotler first"
     )
-    look_at(page, "pushing")
+    look_at(page, "lists-pushing", folder=SCREENSHOTS)
     # Its worker pushes them and one is refused: the page follows without a reload.
     TempList.objects.filter(pk=pushing.pk).update(
         state=TempListState.COMPLETE, contact_ids=ids[:29], checkpoint=29, to_push=0,
@@ -220,7 +193,7 @@ def test_every_state_of_the_lists_pages_fits_at_1280_and_1440(
     )
     page.reload()
     expect(page.get_by_test_id("list-left-out")).to_have_text("1 could not be pushed to Spotler")
-    look_at(page, "pushed-first")
+    look_at(page, "lists-pushed-first", folder=SCREENSHOTS)
 
     for n in range(12):
         external_id = f"NL-{n:03d}-amelia.williams.{1990 + n}"
@@ -236,7 +209,7 @@ def test_every_state_of_the_lists_pages_fits_at_1280_and_1440(
     expect(page.get_by_test_id("left-out")).to_contain_text(
         "10 left out: could not be pushed to Spotler"
     )
-    look_at(page, "selection")
+    look_at(page, "lists-selection", folder=SCREENSHOTS)
 
     settings.SPOTLER_TEMPLIST_LIMIT = 17
     page.get_by_test_id("send-form").get_by_label("List name").fill("One too many")
@@ -245,7 +218,7 @@ def test_every_state_of_the_lists_pages_fits_at_1280_and_1440(
         "All 17 temporary lists of the Spotler account are in use"
     )
     expect(page.get_by_test_id("list-budget-full")).to_be_visible()
-    look_at(page, "exhausted")
+    look_at(page, "lists-exhausted", folder=SCREENSHOTS)
     assert not TempList.objects.filter(name="One too many").exists()
 
 
@@ -268,7 +241,7 @@ def test_a_marketer_refreshes_a_list_and_follows_its_replacement(
             "Complete: 3 of 3 contacts sent.", timeout=30_000
         )
         expect(page.get_by_test_id("refresh-form")).to_contain_text("needs one free slot")
-        look_at(page, "refresh-before")
+        look_at(page, "lists-refresh-before", folder=SCREENSHOTS)
 
         contacts_in_spotler(lists_sandbox, 1, language="nl", start=10)
         page.get_by_role("button", name="Refresh").click()
@@ -278,7 +251,7 @@ def test_a_marketer_refreshes_a_list_and_follows_its_replacement(
         expect(page.get_by_test_id("list-state")).to_have_text(
             "Complete: 4 of 4 contacts sent.", timeout=30_000
         )
-        look_at(page, "refresh-added")
+        look_at(page, "lists-refresh-added", folder=SCREENSHOTS)
 
         upsert_contacts(
             items=[{"external_id": ids[1], "email": "c-1@example.nl", "language": "nl",
@@ -296,7 +269,7 @@ def test_a_marketer_refreshes_a_list_and_follows_its_replacement(
             "Complete: 3 of 3 contacts sent.", timeout=30_000
         )
         expect(page.get_by_test_id("list-replaces")).to_contain_text("“Dutch guests”")
-        look_at(page, "refresh-replaced")
+        look_at(page, "lists-refresh-replaced", folder=SCREENSHOTS)
 
         deadline = time.monotonic() + 30
         while TempList.objects.get(pk=made.pk).state != TempListState.DELETED:
@@ -306,7 +279,7 @@ def test_a_marketer_refreshes_a_list_and_follows_its_replacement(
         expect(page.get_by_test_id("list-state")).to_contain_text("Deleted")
         expect(page.get_by_test_id("list-replaced-by")).to_contain_text(replacement.name)
         expect(page.get_by_test_id("refresh-form")).to_have_count(0)
-        look_at(page, "refresh-old")
+        look_at(page, "lists-refresh-old", folder=SCREENSHOTS)
 
     kept = [t["externalTemporaryListId"] for t in lists_sandbox.state()["templists"]]
     assert kept == [replacement.spotler_id]

@@ -3,27 +3,16 @@ sees the message; a Marketer searches Spotler; an Admin configures the page. Eac
 1280 and 1440 px (screenshots with LOOKUP_SCREENSHOTS=/some/folder)."""
 
 import os
-from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from contacts.models import Contact, SyncStatus
 from tests.conftest import transactional
-from tests.e2e.test_lists_in_browser import assert_fits
+from tests.e2e.screens import look_at
 from tests.lists.helpers import ledger_has
 from tests.public.lookup_helpers import in_spotler, make_lookup_page
 
 SCREENSHOTS = os.environ.get("LOOKUP_SCREENSHOTS", "")
-WIDTHS = (1280, 1440)
-
-
-def look_at(page: Page, name: str) -> None:
-    for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": 900})
-        assert_fits(page, f"{name} at {width}px")
-        if SCREENSHOTS:
-            Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=f"{SCREENSHOTS}/lookup-{name}-{width}.png", full_page=True)
 
 
 @transactional
@@ -38,7 +27,7 @@ def test_a_visitor_sees_the_prefilled_page_for_a_valid_code_and_the_message_for_
     make_lookup_page()
 
     page.goto(f"{live_server.url}/lookup/offer/")
-    look_at(page, "ask")
+    look_at(page, "lookup-ask", folder=SCREENSHOTS)
     page.get_by_label("Your discount code").fill("WELKOM-7Q2F")
     page.get_by_role("button", name="Check").click()
 
@@ -47,13 +36,13 @@ def test_a_visitor_sees_the_prefilled_page_for_a_valid_code_and_the_message_for_
     expect(page.get_by_test_id("shown-city")).to_have_text("Utrecht")
     expect(page.locator("body")).not_to_contain_text("anna@example.nl")
     expect(page.locator("body")).not_to_contain_text("de Vries")
-    look_at(page, "found")
+    look_at(page, "lookup-found", folder=SCREENSHOTS)
 
     page.get_by_label("Your discount code").fill("WELKOM-0000")
     page.get_by_role("button", name="Check another code").click()
     expect(page.get_by_test_id("lookup-not-found")).to_have_text("Sorry, this code is not valid.")
     expect(page.get_by_test_id("prefilled-form")).to_have_count(0)
-    look_at(page, "not-found")
+    look_at(page, "lookup-not-found", folder=SCREENSHOTS)
 
 
 @transactional
@@ -77,7 +66,7 @@ def test_a_marketer_searches_spotler_and_an_admin_configures_a_page(
     page.get_by_role("button", name="Search Spotler").click()
     expect(page.get_by_test_id("search-result")).to_have_count(3)
     expect(page.get_by_test_id("result-count")).to_have_text("3 contacts in Spotler")
-    look_at(page, "search")
+    look_at(page, "lookup-search", folder=SCREENSHOTS)
     page.get_by_role("link", name="C-1").click()
     expect(page).to_have_url(f"{live_server.url}/contacts/C-1/")
 
@@ -90,9 +79,9 @@ def test_a_marketer_searches_spotler_and_an_admin_configures_a_page(
     page.locator("#show_firstName").check()
     page.get_by_label("Prefill firstName").check()
     page.get_by_label("On: the page answers visitors").check()
-    look_at(page, "config-new")
+    look_at(page, "lookup-config-new", folder=SCREENSHOTS)
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_test_id("public-url")).to_have_text(f"{live_server.url}/lookup/winter/")
-    look_at(page, "config-edit")
+    look_at(page, "lookup-config-edit", folder=SCREENSHOTS)
     page.goto(f"{live_server.url}/lookup-pages/")
-    look_at(page, "config-list")
+    look_at(page, "lookup-config-list", folder=SCREENSHOTS)

@@ -9,17 +9,35 @@ NAV = {
     Role.MARKETER: (
         ["Home", "Contacts", "Mapping", "Lists", "Search", "Health"],
         ["Bounces", "Syncs", "Queue", "API tokens", "Django admin"],
-        [],
+        ["Duplicates"],
     ),
     Role.ACCOUNT_MANAGER: (
         ["Home", "Contacts", "Bounces"],
-        ["Mapping", "Lists", "Search", "Health", "Syncs", "Queue", "API tokens", "Django admin"],
+        [
+            "Mapping",
+            "Lists",
+            "Search",
+            "Health",
+            "Syncs",
+            "Queue",
+            "API tokens",
+            "Django admin",
+            "Duplicates",
+        ],
         [],
     ),
     Role.ADMIN: (
         ["Home", "Contacts", "Bounces", "Mapping", "Lists", "Search", "Syncs", "Health"],
         [],
-        ["Queue", "Import", "Subscribe forms", "Lookup pages", "API tokens", "Django admin"],
+        [
+            "Queue",
+            "Import",
+            "Duplicates",
+            "Subscribe forms",
+            "Lookup pages",
+            "API tokens",
+            "Django admin",
+        ],
     ),
 }
 

@@ -7,6 +7,7 @@ from django.test import Client
 
 from contacts.ingest import upsert_contact
 from contacts.models import Contact, SyncStatus, TokenScope
+from identity.models import DedupeMode, SpotlerAccount
 from lists import budget, send
 from lists.models import TempList, TempListState
 from mapping.versions import current_version, save_version
@@ -110,6 +111,29 @@ def test_a_contact_whose_push_spotler_refuses_is_left_out_counted_and_the_rest_c
     assert "1 contact could not be pushed to Spotler and is left out" in page
     assert "1 contact was pushed to Spotler first" in page
     assert "1 could not be pushed to Spotler" in page  # the left-out line
+
+
+def test_a_contact_held_for_review_is_left_out_and_never_merged_into_spotlers_contact(
+    api, lists_sandbox
+):
+    """Under e-mail deduplication the second new id of an address is held (identity/guard.py):
+    the list goes on without it, and Spotler's contact of that address keeps its own id."""
+    lists_sandbox.set(dedupe="email")
+    SpotlerAccount.objects.create(pk=1, dedupe_mode=DedupeMode.EMAIL)
+    ids = contacts_in_spotler(lists_sandbox, 2)
+    new_in_ledger("NEW-2", email="c-1@example.nl")  # C-1's address, as another customer
+
+    made = api.post("lists", {"name": "Guests", "external_ids": [*ids, "NEW-2"]}).json()
+    assert made["counts"]["to_push"] == 1
+    run_queued()
+
+    done = api.get(f"lists/{made['id']}").json()
+    assert done["state"] == "complete", done["error"]
+    assert done["counts"]["left_out"]["push_failed"] == 1
+    assert in_sandbox(lists_sandbox, made["id"]) == ids
+    assert spotler_has(lists_sandbox, "C-1")
+    assert not spotler_has(lists_sandbox, "NEW-2")
+    assert Contact.objects.get(external_id="NEW-2").sync_status == SyncStatus.HELD
 
 
 def test_while_spotler_cannot_take_them_the_list_fails_with_spotlers_words_and_resumes(

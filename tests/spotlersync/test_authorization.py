@@ -62,6 +62,7 @@ ACCESS = {
     # No contact C1 exists: the Admin gets past the role check to the lookup.
     "sync:contact-push": ("post", row(LOGIN, DENIED, DENIED, DENIED, 404)),
     "sync:contact-dismiss": ("post", row(LOGIN, DENIED, DENIED, DENIED, 404)),
+    "sync:contact-release": ("post", row(LOGIN, DENIED, DENIED, DENIED, 404)),
     # Runs: Marketers read them; only an Admin starts one (a Marketer starts just the push of
     # a mapping change, from the mapping page) or cancels one (a Marketer just that push:
     # tests/mapping/test_push_offer.py).
@@ -109,6 +110,15 @@ ACCESS = {
     "public:subscribe-form-detail": ("get", row(LOGIN, DENIED, DENIED, DENIED, 404)),
     "public:subscribe-form-edit": ("get", row(LOGIN, DENIED, DENIED, DENIED, 404)),
     "public:subscription-retry": ("post", row(LOGIN, DENIED, DENIED, DENIED, 404)),
+    # The Spotler connection: Admins only. A test (whatever Spotler answers) goes back to the
+    # page.
+    "identity:connection-edit": ("get", row(LOGIN, DENIED, DENIED, DENIED, OK)),
+    "identity:connection-check": ("post", row(LOGIN, DENIED, DENIED, DENIED, 302)),
+    # The duplicates report: Marketers and Admins. Handing its households to the list builder
+    # wants the lists' permission too; with no households, back to the report.
+    "identity:duplicate-list": ("get", row(LOGIN, DENIED, OK, DENIED, OK)),
+    "identity:duplicate-export": ("get", row(LOGIN, DENIED, OK, DENIED, OK)),
+    "identity:duplicate-households-list": ("post", row(LOGIN, DENIED, 302, DENIED, 302)),
     "api:api-root": ("get", row(404, 404, 404, 404, 404)),
     # Also opened by an API token of either scope (tests/contacts/test_api_docs.py).
     "api:openapi-json": ("get", row(LOGIN, DENIED, OK, OK, OK)),
@@ -134,6 +144,7 @@ ACCESS = {
 URL_KWARGS = {
     "sync:contact-push": {"external_id": "C1"},
     "sync:contact-dismiss": {"external_id": "C1"},
+    "sync:contact-release": {"external_id": "C1"},
     "sync:run-detail": {"pk": 1},
     "lists:list-detail": {"pk": 1},
     "lists:list-progress": {"pk": 1},

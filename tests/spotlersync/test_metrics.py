@@ -9,7 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bounces.models import BounceKind, FollowUp, FollowUpState
 from contacts.ingest import upsert_contact
-from contacts.models import ApiToken, Contact, TokenScope
+from contacts.models import ApiToken, Contact, SyncStatus, TokenScope
 from contacts.tokens import create_api_token
 from lists.models import TempList, TempListState
 from public.models import Subscription, SubscriptionState
@@ -160,6 +160,8 @@ def test_metrics_reads_the_situation_from_the_database(client, db):
         SubscriptionState.SENT,
     ):
         Subscription.objects.create(form=form, email="a@example.nl", state=state)
+    # Held for review (identity/guard.py): not waiting, not failed, counted on its own.
+    Contact.objects.filter(pk=contacts[5].pk).update(sync_status=SyncStatus.HELD)
     secret = create_api_token(name="Prometheus", scope=TokenScope.METRICS).secret
 
     got = figures(scrape(client, secret))
@@ -167,6 +169,7 @@ def test_metrics_reads_the_situation_from_the_database(client, db):
     assert got[("spotlersync_changes_waiting", ())] == 2
     assert 600 <= got[("spotlersync_changes_waiting_oldest_age_seconds", ())] < 660
     assert got[("spotlersync_changes_failed", ())] == 1
+    assert got[("spotlersync_contacts_held_for_review", ())] == 1
     lag = {
         labels[0][1]: value
         for (name, labels), value in got.items()
