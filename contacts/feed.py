@@ -7,12 +7,18 @@ a reader sees 8 and moves its cursor past 7, which then commits and is never rea
 is serialised with a transaction-scoped advisory lock: a publisher takes its id only after the
 previous publisher has committed. Publishers (the pull jobs) should therefore publish at the end
 of their transaction, to hold the lock briefly. SQLite already allows one writer at a time.
+
+After a restore from a backup, the cursors handed out between the copy and the loss would be
+handed out again, to other changes, and a reader whose cursor is past them would skip those:
+`advance_cursor` moves the numbering past the highest cursor the reader has seen.
 """
 
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Max
 
+from audit import trail
 from contacts.models import Change, ChangeKind, Contact, hash_external_id
 
 DEFAULT_LIMIT = 100
@@ -63,3 +69,55 @@ def read_changes(*, after: int = 0, limit: int = DEFAULT_LIMIT) -> list[Change]:
     """Up to `limit` changes with a cursor greater than `after`, oldest first."""
     limit = max(1, min(limit, MAX_LIMIT))
     return list(Change.objects.filter(id__gt=after).order_by("id")[:limit])
+
+
+def advance_cursor(*, past: int, actor: trail.Actor = None) -> tuple[int, int]:
+    """Make every change published from now on have a cursor greater than `past`; never moves
+    the numbering back. The next cursor (before, after)."""
+    with transaction.atomic():
+        _lock_feed()
+        before = _next_cursor()
+        after = max(before, past + 1)
+        if after > before:
+            _number_from(after)
+            trail.record(
+                actor=actor, action="advanced", object_type="changes feed",
+                object_label="changes feed", before={"next_cursor": before},
+                after={"next_cursor": after},
+            )  # fmt: skip
+    return before, after
+
+
+def last_cursor() -> int:
+    """The cursor of the latest change in the feed; 0 when it is empty."""
+    return Change.objects.aggregate(highest=Max("id"))["highest"] or 0
+
+
+def _next_cursor() -> int:
+    """The cursor the next change published gets (the database's own counter)."""
+    table = Change._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+            (sequence,) = cursor.fetchone()
+            cursor.execute(f"SELECT last_value, is_called FROM {sequence}")  # noqa: S608 (ours)
+            last, called = cursor.fetchone()
+            counted = last + 1 if called else last
+        else:  # SQLite: AUTOINCREMENT keeps the highest id ever given in sqlite_sequence
+            cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+            row = cursor.fetchone()
+            counted = (row[0] if row else 0) + 1
+    return max(counted, last_cursor() + 1)
+
+
+def _number_from(cursor: int) -> None:
+    """The next change published gets `cursor`."""
+    table = Change._meta.db_table
+    with connection.cursor() as sql:
+        if connection.vendor == "postgresql":
+            sql.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [table, cursor - 1])
+        else:
+            sql.execute("DELETE FROM sqlite_sequence WHERE name = %s", [table])
+            sql.execute(
+                "INSERT INTO sqlite_sequence (name, seq) VALUES (%s, %s)", [table, cursor - 1]
+            )

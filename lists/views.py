@@ -34,7 +34,7 @@ from spotlersync.roles import role_required
 
 @role_required("manage_lists")
 def list_list(request: HttpRequest) -> HttpResponse:
-    seen, error = _read_budget()
+    seen, error = budget.read_budget_for_page()
     kept = TempList.objects.exclude(state=TempListState.DELETED).select_related("created_by")
     context = {"budget": seen, "spotler_error": error, "lists": kept, "now": timezone.now()}
     return render(request, "lists/templist_list.html", context)
@@ -64,7 +64,7 @@ def list_new(request: HttpRequest) -> HttpResponse:
             request.session.pop(_UPLOAD, None)
             messages.success(request, f"“{made.name}” is made; its contacts are being sent.")
             return redirect("lists:list-detail", pk=made.pk)
-    seen, error = _read_budget()
+    seen, error = budget.read_budget_for_page()
     context = {
         "filters": filters, "selection": selection, "problem": problem, "budget": seen,
         "spotler_error": error, "operators": OPERATORS, "states": SyncStatus.choices,
@@ -207,10 +207,6 @@ def list_refresh(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, outcome.describe(found.name))
         return redirect("lists:list-detail", pk=outcome.refreshed.pk)
     return redirect("lists:list-detail", pk=found.pk)
-
-
-def _read_budget() -> tuple[budget.Budget | None, str]:
-    return budget.read_budget_for_page()
 
 
 def _end_of_day(text: str) -> tuple[datetime | None, str]:

@@ -10,13 +10,15 @@ from django.utils import timezone
 
 import spotler
 from mapping.models import CatalogueRefresh, SpotlerProperty
+from sync.spotler_connection import spotler_client
 
 logger = logging.getLogger(__name__)
 
 
 def refresh_catalogue(*, client: spotler.SpotlerClient | None = None) -> CatalogueRefresh:
-    """Fetch the catalogue, store it, and record what changed since the last refresh."""
-    client = client or spotler.client_from_settings()
+    """Fetch the catalogue, store it, and record what changed since the last refresh. By
+    default through the rate limit every worker shares, as every scheduled job's call."""
+    client = client or spotler_client()
     try:
         properties = client.list_properties()
     except spotler.SpotlerError as error:

@@ -6,8 +6,8 @@ with a short timeout and only when the shared rate limit has a slot at once; oth
 Spotler is down or throttles) it stays queued and the queue sends it: `send_queued_subscriptions`
 claims due rows with a token, as pushes do (sync/push_claims.py), so no two workers send one
 subscription; transient failures wait with the push backoff, permanent refusals are kept with
-Spotler's reason until an Admin retries them. A claim older than LEASE belonged to a process
-that died and is released, so nothing is lost.
+Spotler's reason until an Admin retries them. A claim older than the push lease
+(SYNC_PUSH_LEASE_SECONDS) belonged to a process that died and is released, so nothing is lost.
 """
 
 import time
@@ -23,7 +23,7 @@ from django.utils import timezone
 import spotler
 from public.models import SubscribeForm, Subscription, SubscriptionState
 from public.subscribe_fields import Submission
-from sync.push_claims import LEASE, backoff
+from sync.push_claims import backoff, lease
 from sync.ratelimit import RateLimiter, throttle_until, throttled_until
 
 SUBSCRIBED = "subscribed"
@@ -108,9 +108,9 @@ def _send_claimed(claimed: list[Subscription], *, token: str, client, counts: di
 def claim_due(*, limit: int) -> tuple[str, list[Subscription]]:
     """Take up to `limit` due queued subscriptions no other worker holds."""
     now = timezone.now()
-    Subscription.objects.filter(state=SubscriptionState.QUEUED, claimed_at__lt=now - LEASE).exclude(
-        claim=""
-    ).update(claim="")
+    Subscription.objects.filter(
+        state=SubscriptionState.QUEUED, claimed_at__lt=now - lease()
+    ).exclude(claim="").update(claim="")
     token = uuid.uuid4().hex
     with transaction.atomic():
         # PostgreSQL: rows another worker is claiming right now are skipped, not waited for.

@@ -5,10 +5,9 @@ home). Each part is read only for a user whose role shows it."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from statistics import median
 
 from django.core.cache import cache
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from bounces.models import FollowUp
@@ -18,11 +17,9 @@ from lists.budget import BUDGET_CACHE_KEY, read_budget_for_page
 from mapping.stored_catalogue import mapping_drift
 from mapping.versions import current_version
 from spotlersync.cache_outage import cached
-from sync.models import OutboxEntry, OutboxStatus
+from sync.health import push_lag, read_outbox_counts
 
 URGENT_SHOWN = 5
-LAG_WINDOW = timedelta(hours=1)
-LAG_SAMPLE = 2000
 # The list budget is Spotler's own count (GET templist): read at most once a minute for the
 # home pages of everyone, with short timeouts, so a slow Spotler never slows home.
 BUDGET_CACHE_SECONDS = 60
@@ -72,19 +69,12 @@ class PushState:
 
 def push_state(*, now: datetime | None = None) -> PushState:
     now = now or timezone.now()
-    waiting = OutboxEntry.objects.filter(
-        status__in=[OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT]
-    ).aggregate(n=Count("pk"), oldest=Min("created_at"))
-    lags = [
-        (accepted - created).total_seconds()
-        for accepted, created in OutboxEntry.objects.filter(accepted_at__gte=now - LAG_WINDOW)
-        .order_by("-accepted_at")
-        .values_list("accepted_at", "created_at")[:LAG_SAMPLE]
-    ]
+    outbox = read_outbox_counts()
+    lag_median, _ = push_lag(now=now)
     return PushState(
-        waiting=waiting["n"],
-        oldest_waiting=waiting["oldest"],
-        lag_median=median(lags) if lags else None,
+        waiting=outbox.waiting,
+        oldest_waiting=outbox.oldest_waiting,
+        lag_median=lag_median,
         failed_contacts=Contact.objects.failed().count(),
         held_contacts=Contact.objects.filter(sync_status=SyncStatus.HELD).count(),
         dedupes_on_email=SpotlerAccount.current().dedupes_on_email,

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Min, Q, Sum, Value
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum, Value
 from django.db.models.functions import StrIndex, Substr
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -29,9 +29,9 @@ from contacts.models import Contact, SyncStatus, TokenScope
 from contacts.tokens import TokenRefused, authenticate_api_token
 from lists.models import TempList
 from public.models import Subscription, SubscriptionState
+from sync.health import read_outbox_counts
 from sync.models import (
     OutboxEntry,
-    OutboxStatus,
     SyncEvent,
     SyncEventKind,
     SyncRun,
@@ -108,18 +108,12 @@ def _unauthorized(detail: str) -> HttpResponse:
 
 
 def _outbox() -> Iterator[Metric]:
-    waiting = [OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT]
-    by_status = dict(
-        OutboxEntry.objects.filter(status__in=[*waiting, OutboxStatus.FAILED])
-        .values("status")
-        .annotate(n=Count("*"))
-        .values_list("status", "n")
-    )
-    oldest = OutboxEntry.objects.filter(status__in=waiting).aggregate(at=Min("created_at"))["at"]
+    outbox = read_outbox_counts()
+    oldest = outbox.oldest_waiting
     yield GaugeMetricFamily(
         "spotlersync_changes_waiting",
         "Changes waiting to be pushed to Spotler (pending or being pushed).",
-        value=sum(by_status.get(status, 0) for status in waiting),
+        value=outbox.waiting,
     )
     yield GaugeMetricFamily(
         "spotlersync_changes_waiting_oldest_age_seconds",
@@ -129,7 +123,7 @@ def _outbox() -> Iterator[Metric]:
     yield GaugeMetricFamily(
         "spotlersync_changes_failed",
         "Changes Spotler refused for good, waiting for someone (the Health page lists them).",
-        value=by_status.get(OutboxStatus.FAILED, 0),
+        value=outbox.failed,
     )
     yield GaugeMetricFamily(
         "spotlersync_contacts_held_for_review",

@@ -250,6 +250,11 @@ SYNC_PUSH_BACKOFF_SECONDS = env.list(
 # goes once with its latest state: a burst of edits of one contact makes two calls, not one each.
 # A single edit is not delayed. 0 switches the quiet period off.
 SYNC_PUSH_QUIET_SECONDS = env.float("SYNC_PUSH_QUIET_SECONDS", default=1.0)
+# A claim on contacts being pushed (or a subscription being sent) older than this belonged to a
+# worker that died: it is released and the work goes again. Longer than one push may take with
+# the client's retries (180 s, spotler/retry.py) and a read timeout, or a slow push would be sent
+# twice.
+SYNC_PUSH_LEASE_SECONDS = env.int("SYNC_PUSH_LEASE_SECONDS", default=600)
 # Each pull starts this long before the previous one ended, so nothing slips between windows.
 # How far back the very first pull reads (no watermark yet): far enough to learn every
 # unsubscribe Spotler already holds before the first backfill sends anything.

@@ -126,22 +126,15 @@ def read_health(*, now: datetime | None = None, chart: bool = True) -> Health:
     now = now or timezone.now()
     # Every count below reads an index only (outbox: status; timeline: at, kind, ok), never
     # the whole table: the page refreshes itself every 10 s over millions of rows.
-    waiting = [OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT]
-    by_status = dict(
-        OutboxEntry.objects.filter(status__in=[*waiting, OutboxStatus.FAILED])
-        .values("status")
-        .annotate(n=Count("*"))
-        .values_list("status", "n")
-    )
-    lag_median, lag_p95 = _push_lag(now=now)
+    outbox = read_outbox_counts()
+    lag_median, lag_p95 = push_lag(now=now)
     pushes = SyncEvent.objects.filter(at__gte=now - LAG_WINDOW).exclude(kind=SyncEventKind.PULL)
     push_counts = pushes.aggregate(total=Count("at"), errors=Count("at", filter=Q(ok=False)))
-    oldest = OutboxEntry.objects.filter(status__in=waiting).aggregate(oldest=Min("created_at"))
     return Health(
         queue=read_queue_status(),
-        pending=sum(by_status.get(status, 0) for status in waiting),
-        failed=by_status.get(OutboxStatus.FAILED, 0),
-        oldest_pending=oldest["oldest"],
+        pending=outbox.waiting,
+        failed=outbox.failed,
+        oldest_pending=outbox.oldest_waiting,
         lag_median=lag_median,
         lag_p95=lag_p95,
         pushes_last_hour=push_counts["total"],
@@ -153,7 +146,32 @@ def read_health(*, now: datetime | None = None, chart: bool = True) -> Health:
     )
 
 
-def _push_lag(*, now: datetime) -> tuple[float | None, float | None]:
+@dataclass(frozen=True)
+class OutboxCounts:
+    waiting: int  # changes pending or being pushed
+    failed: int  # changes Spotler refused for good
+    oldest_waiting: datetime | None  # when the oldest waiting change arrived
+
+
+def read_outbox_counts() -> OutboxCounts:
+    """The outbox's changes waiting and failed, read from its status index (the Health page,
+    home and /metrics show them)."""
+    waiting = [OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT]
+    by_status = dict(
+        OutboxEntry.objects.filter(status__in=[*waiting, OutboxStatus.FAILED])
+        .values("status")
+        .annotate(n=Count("*"))
+        .values_list("status", "n")
+    )
+    oldest = OutboxEntry.objects.filter(status__in=waiting).aggregate(oldest=Min("created_at"))
+    return OutboxCounts(
+        waiting=sum(by_status.get(status, 0) for status in waiting),
+        failed=by_status.get(OutboxStatus.FAILED, 0),
+        oldest_waiting=oldest["oldest"],
+    )
+
+
+def push_lag(*, now: datetime) -> tuple[float | None, float | None]:
     """Median and 95th percentile of accepted (from the linked system) → accepted by Spotler,
     in seconds, over the changes Spotler accepted in the last hour (the latest LAG_SAMPLE)."""
     accepted = (

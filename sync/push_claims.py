@@ -2,8 +2,8 @@
 
 A push worker claims a contact's pending entries with a token (`claim_contacts`), so no other
 worker sends the same contact at the same moment; after the call it settles them
-(`settle_entries`): done, failed, or pending again with a backoff. A claim older than LEASE
-belonged to a worker that died and is released.
+(`settle_entries`): done, failed, or pending again with a backoff. A claim older than the lease
+(SYNC_PUSH_LEASE_SECONDS) belonged to a worker that died and is released.
 """
 
 import uuid
@@ -20,8 +20,6 @@ from contacts.models import Contact, SyncStatus
 from identity import guard
 from sync.models import OutboxEntry, OutboxStatus
 from sync.push_requests import quiet_period
-
-LEASE = timedelta(minutes=10)  # an in-flight claim older than this belonged to a dead worker
 
 
 @dataclass
@@ -46,7 +44,7 @@ def claim_contacts(*, limit: int, only: list[int] | None = None) -> tuple[str, l
     while it is pushed go in one more call, with its latest state, instead of one call each.
     """
     now = timezone.now()
-    OutboxEntry.objects.filter(status=OutboxStatus.IN_FLIGHT, claimed_at__lt=now - LEASE).update(
+    OutboxEntry.objects.filter(status=OutboxStatus.IN_FLIGHT, claimed_at__lt=now - lease()).update(
         status=OutboxStatus.PENDING, claim=""
     )
     ready = OutboxEntry.objects.pending().filter(
@@ -107,6 +105,11 @@ def settle_entries(*, token: str, contact: Contact, outcome: PushOutcome) -> Non
             entries.update(status=OutboxStatus.FAILED, last_error=outcome.answer, claim="")
         _update_contact_state(contact, outcome=outcome, now=now)
         followups.settle_after_push(contact, outcome)  # closes or reopens a bounce follow-up
+
+
+def lease() -> timedelta:
+    """How old an in-flight claim is when its worker is taken to have died."""
+    return timedelta(seconds=settings.SYNC_PUSH_LEASE_SECONDS)
 
 
 def backoff(attempts: int) -> timedelta:

@@ -49,13 +49,24 @@ class RateLimiter:
                 with transaction.atomic():
                     RateSlot.objects.create(slot=slot)
             except IntegrityError:
-                slot += 1
+                slot = max(slot + 1, self._next_slot())
+                continue
+            if slot < self._next_slot():
+                slot = self._next_slot() + 1  # its moment passed before it was ours: a later one
                 continue
             self._last_slot = slot
             if slot % 500 == 0:
                 forget_old_slots(per_second=self.per_second)
             return slot / self.per_second
         raise RuntimeError("no free slot to call Spotler in the next minutes")
+
+    def _next_slot(self) -> int:
+        """The first slot still to come. A slot is only ever taken before its moment: an insert
+        may wait for another worker's transaction that holds the slot (a list is made in Spotler
+        under the budget's lock), and meanwhile that worker called in it. Taken late, the slot
+        (or those after it, passed too) would send at once, beside the slots to come, and if
+        that transaction rolled back, two workers would have called in one slot."""
+        return math.ceil(time.time() * self.per_second)
 
     def note_retry(self, event: spotler.RetryEvent) -> None:
         """A 429 slows every worker down until its Retry-After."""

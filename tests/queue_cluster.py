@@ -33,9 +33,17 @@ def test_database_url() -> str:
 
 @contextlib.contextmanager
 def running_cluster(
-    *, workers: int = 2, extra_env: dict | None = None, queue: str | None = None
+    *,
+    workers: int = 2,
+    extra_env: dict | None = None,
+    queue: str | None = None,
+    fresh: bool = True,
 ) -> Iterator[subprocess.Popen]:
-    """A qcluster working the main queue, or `queue` (e.g. "backfill", see Q_CLUSTER)."""
+    """A qcluster working the main queue, or `queue` (e.g. "backfill", see Q_CLUSTER).
+
+    `fresh=False`: a machine restarted while the sync runs: the queue's waiting tasks and push
+    requests are left as they are, and it is ready once it has forked its workers (the queue's
+    mark may be another cluster's)."""
     env = {
         **os.environ,
         "DATABASE_URL": test_database_url(),
@@ -44,15 +52,16 @@ def running_cluster(
         **({"Q_CLUSTER_NAME": queue, "Q_BACKFILL_WORKERS": str(workers)} if queue else {}),
         **(extra_env or {}),
     }
-    # No "push already requested" mark left by an earlier test. (Not cache.clear(): with Redis
-    # the cache shares its database with the queue broker, and would lose queued tasks.)
-    cache.delete(PUSH_REQUEST_KEY)
-    # Nor tasks earlier tests queued and no cluster ran (with Redis they outlive their test's
-    # database): a stale push would take this test's contacts from under the work it watches.
-    get_broker(queue).purge_queue()
-    # A mark left by an earlier test's cluster (killed, so it never removed it) must not pass
-    # for this one's.
-    queue_presence.report_stopped(queue or queue_presence.default_queue())
+    if fresh:
+        # No "push already requested" mark left by an earlier test. (Not cache.clear(): with
+        # Redis the cache shares its database with the queue broker, and would lose queued tasks.)
+        cache.delete(PUSH_REQUEST_KEY)
+        # Nor tasks earlier tests queued and no cluster ran (with Redis they outlive their test's
+        # database): a stale push would take this test's contacts from under the work it watches.
+        get_broker(queue).purge_queue()
+        # A mark left by an earlier test's cluster (killed, so it never removed it) must not pass
+        # for this one's.
+        queue_presence.report_stopped(queue or queue_presence.default_queue())
     process = subprocess.Popen(
         [sys.executable, "manage.py", "qcluster"],
         cwd=ROOT,
@@ -63,7 +72,9 @@ def running_cluster(
     )
     try:
         # (A cluster given a cache of its own, e.g. another Redis, marks its queue there.)
-        if env["REDIS_URL"] == settings.REDIS_URL and env["DATABASE_URL"] == test_database_url():
+        if not fresh:
+            wait_until_forked(process, workers=workers)
+        elif env["REDIS_URL"] == settings.REDIS_URL and env["DATABASE_URL"] == test_database_url():
             wait_until_worked(queue or queue_presence.default_queue(), process)
         yield process
     finally:
@@ -103,3 +114,30 @@ def wait_until_worked(queue: str, process: subprocess.Popen, *, seconds: float =
         if time.monotonic() > deadline:
             raise RuntimeError(f"the {queue} cluster did not report within {seconds:g} s")
         time.sleep(0.1)
+
+
+def wait_until_forked(process: subprocess.Popen, *, workers: int, seconds: float = 60) -> None:
+    """Until the cluster has forked its sentinel, pusher, monitor and workers: its start (Django's
+    set-up, in its parent) is over."""
+    deadline = time.monotonic() + seconds
+    while len(descendants(process.pid)) < workers + 3:
+        if process.poll() is not None:
+            raise RuntimeError(f"the cluster exited with {process.returncode}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the cluster did not fork its workers within {seconds:g} s")
+        time.sleep(0.1)
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes under `pid`: a qcluster's sentinel, and the sentinel's workers."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        children = [child for child, parent in parents.items() if parent == current]
+        found += children
+        todo += children
+    return found

@@ -69,3 +69,18 @@ def test_refresh_now_runs_on_the_queue_and_the_properties_appear(client, spotler
     html = client.get(reverse("mapping:mapping-edit")).content.decode()
     assert "Spotler properties (" in html
     assert "<code>permissions</code>" in html
+
+
+def test_the_scheduled_refresh_keeps_to_the_rate_limit_every_worker_shares(
+    db, spotler_sandbox, settings
+):
+    # Spotler takes two calls a second, and so do we: refreshes back to back wait their turn
+    # instead of being refused (a refusal would hold every worker back).
+    settings.SPOTLER_BASE_URL = spotler_sandbox.base_url
+    settings.SPOTLER_RATE_LIMIT = 2
+    spotler_sandbox.set(rate_limit=2)
+
+    refreshes = [refresh_catalogue() for _ in range(4)]
+
+    assert all(refresh.ok for refresh in refreshes), [r.error for r in refreshes]
+    assert spotler_sandbox.requests()["GET contact/properties/list"] == {"200": 4}

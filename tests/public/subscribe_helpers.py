@@ -1,4 +1,6 @@
-"""Subscribe forms for tests, and what the sandbox holds afterwards."""
+"""Subscribe forms for tests, sign-ups sent to them, and what the sandbox holds afterwards."""
+
+import json
 
 import pytest
 from django.core.cache import cache
@@ -6,6 +8,7 @@ from django.core.cache import cache
 from public.models import SubscribeForm
 
 SHOP = "https://shop.example.com"
+JSON_URL = "/subscribe/newsletter/json"
 
 
 @pytest.fixture
@@ -34,6 +37,14 @@ def make_form(**fields) -> SubscribeForm:
         setattr(form, name, value)
     form.save()
     return form
+
+
+def post_json(client, body, *, origin: str | None = SHOP, **extra):
+    """A sign-up sent to the newsletter form's JSON endpoint, from the shop's page by default;
+    `body` as it goes (text or bytes) or an object to encode."""
+    headers = {"HTTP_ORIGIN": origin} if origin else {}
+    data = body if isinstance(body, str | bytes) else json.dumps(body)
+    return client.post(JSON_URL, data=data, content_type="application/json", **headers, **extra)
 
 
 def sandbox_contacts(sandbox, email: str) -> list[dict]:

@@ -6,29 +6,26 @@ import pytest
 
 from public.models import Subscription, SubscriptionState
 from tests.public.subscribe_helpers import (
+    JSON_URL,
     SHOP,
     fresh_limits,  # noqa: F401 - a fixture
     make_form,
     permission_on,
+    post_json,
     sandbox_contacts,
     subscribe_calls,
 )
 
 pytestmark = pytest.mark.usefixtures("fresh_limits")
-URL = "/subscribe/newsletter/json"
-
-
-def post(client, body, *, origin: str | None = SHOP, **extra):
-    headers = {"HTTP_ORIGIN": origin} if origin else {}
-    data = body if isinstance(body, str | bytes) else json.dumps(body)
-    return client.post(URL, data=data, content_type="application/json", **headers, **extra)
 
 
 def test_a_subscription_from_the_shop_reaches_spotler_at_once_with_the_permission_on(
     client, lists_sandbox, catalogue
 ):
     make_form()
-    response = post(client, {"email": "anna@example.com", "firstName": "Anna", "loyaltyPoints": 5})
+    response = post_json(
+        client, {"email": "anna@example.com", "firstName": "Anna", "loyaltyPoints": 5}
+    )
 
     assert response.status_code == 202
     assert response.json() == {"status": "subscribed"}
@@ -42,7 +39,7 @@ def test_a_subscription_from_the_shop_reaches_spotler_at_once_with_the_permissio
 
 def test_a_foreign_origin_is_refused_and_nothing_is_stored(client, lists_sandbox, catalogue):
     make_form()
-    response = post(
+    response = post_json(
         client, {"email": "anna@example.com", "firstName": "A"}, origin="https://evil.example"
     )
 
@@ -56,7 +53,7 @@ def test_a_foreign_origin_is_refused_and_nothing_is_stored(client, lists_sandbox
 def test_the_preflight_of_an_allowed_origin_is_answered_with_what_the_browser_needs(client, db):
     make_form()
     response = client.options(
-        URL, HTTP_ORIGIN=SHOP, HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        JSON_URL, HTTP_ORIGIN=SHOP, HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
         HTTP_ACCESS_CONTROL_REQUEST_HEADERS="content-type",
     )  # fmt: skip
 
@@ -64,13 +61,13 @@ def test_the_preflight_of_an_allowed_origin_is_answered_with_what_the_browser_ne
     assert response["Access-Control-Allow-Origin"] == SHOP
     assert "POST" in response["Access-Control-Allow-Methods"]
     assert "content-type" in response["Access-Control-Allow-Headers"].lower()
-    refused = client.options(URL, HTTP_ORIGIN="https://evil.example")
+    refused = client.options(JSON_URL, HTTP_ORIGIN="https://evil.example")
     assert refused.status_code == 403
 
 
 def test_an_invalid_email_gets_a_message_that_says_what_to_fix(client, lists_sandbox, catalogue):
     make_form()
-    response = post(client, {"email": "anna at example", "firstName": "Anna"})
+    response = post_json(client, {"email": "anna at example", "firstName": "Anna"})
 
     assert response.status_code == 422
     body = response.json()
@@ -84,7 +81,9 @@ def test_wrong_types_unknown_fields_and_missing_required_ones_are_named_per_fiel
     client, lists_sandbox, catalogue
 ):
     make_form()
-    response = post(client, {"email": "anna@example.com", "loyaltyPoints": "lots", "shoeSize": 42})
+    response = post_json(
+        client, {"email": "anna@example.com", "loyaltyPoints": "lots", "shoeSize": 42}
+    )
 
     fields = response.json()["fields"]
     assert response.status_code == 422
@@ -103,7 +102,7 @@ def test_wrong_types_unknown_fields_and_missing_required_ones_are_named_per_fiel
 )  # fmt: skip
 def test_a_malformed_or_too_large_body_is_refused_in_words(client, db, body, status, error):
     make_form()
-    response = post(client, body)
+    response = post_json(client, body)
 
     assert response.status_code == status
     assert response.json()["error"] == error
@@ -114,7 +113,7 @@ def test_the_honeypot_answers_like_success_but_nothing_is_stored_or_sent(
     client, lists_sandbox, catalogue
 ):
     make_form()
-    response = post(
+    response = post_json(
         client, {"email": "bot@example.com", "firstName": "Bot", "website": "http://spam.example"}
     )
 
@@ -130,7 +129,9 @@ def test_a_flood_from_one_address_is_slowed_with_429_and_retry_after(
     settings.PUBLIC_SUBSCRIBE_RATE_PER_ADDRESS = "5/m"
     settings.PUBLIC_SUBSCRIBE_TRY_AT_ONCE = False
     make_form()
-    answers = [post(client, {"email": f"n{i}@example.com", "firstName": "N"}) for i in range(8)]
+    answers = [
+        post_json(client, {"email": f"n{i}@example.com", "firstName": "N"}) for i in range(8)
+    ]
 
     assert [a.status_code for a in answers] == [202] * 5 + [429] * 3
     assert 1 <= int(answers[-1]["Retry-After"]) <= 60
@@ -144,7 +145,9 @@ def test_one_email_address_is_limited_whatever_address_it_comes_from(
     settings.PUBLIC_SUBSCRIBE_RATE_PER_EMAIL = "2/h"
     make_form()
     answers = [
-        post(client, {"email": "anna@example.com", "firstName": "A"}, REMOTE_ADDR=f"10.0.0.{i}")
+        post_json(
+            client, {"email": "anna@example.com", "firstName": "A"}, REMOTE_ADDR=f"10.0.0.{i}"
+        )
         for i in range(3)
     ]
 
@@ -154,9 +157,9 @@ def test_one_email_address_is_limited_whatever_address_it_comes_from(
 
 def test_a_known_and_an_unknown_address_get_the_same_answer(client, lists_sandbox, catalogue):
     make_form()
-    first = post(client, {"email": "anna@example.com", "firstName": "Anna"})
-    again = post(client, {"email": "anna@example.com", "firstName": "Anna"})
-    new = post(client, {"email": "bert@example.com", "firstName": "Bert"})
+    first = post_json(client, {"email": "anna@example.com", "firstName": "Anna"})
+    again = post_json(client, {"email": "anna@example.com", "firstName": "Anna"})
+    new = post_json(client, {"email": "bert@example.com", "firstName": "Bert"})
 
     assert first.content == again.content == new.content
     assert first.status_code == again.status_code == new.status_code == 202
@@ -164,7 +167,7 @@ def test_a_known_and_an_unknown_address_get_the_same_answer(client, lists_sandbo
 
 def test_a_switched_off_or_unknown_form_answers_404_alike(client, db):
     make_form(enabled=False)
-    off = post(client, {"email": "anna@example.com"})
+    off = post_json(client, {"email": "anna@example.com"})
     unknown = client.post(
         "/subscribe/nothing-here/json", data="{}", content_type="application/json"
     )
@@ -178,7 +181,7 @@ def test_a_field_of_the_wrong_json_type_is_refused_not_turned_into_text(
 ):
     make_form()
     for value in (True, 42, ["Ann"], {"first": "Ann"}):
-        response = post(client, {"email": "ann@example.com", "firstName": value})
+        response = post_json(client, {"email": "ann@example.com", "firstName": value})
         assert response.status_code == 422, value
         assert "send it as text (a JSON string)" in response.json()["fields"]["firstName"]
     assert not Subscription.objects.exists()

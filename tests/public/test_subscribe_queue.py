@@ -1,7 +1,6 @@
 """Nothing is lost: a subscription made while Spotler fails is queued and arrives afterwards,
 exactly once; a permanent refusal keeps Spotler's reason until an Admin retries it."""
 
-import json
 import threading
 
 import pytest
@@ -11,10 +10,10 @@ from public import subscribe
 from public.models import Subscription, SubscriptionState
 from public.subscribe_tasks import send_queued_subscriptions
 from tests.public.subscribe_helpers import (
-    SHOP,
     fresh_limits,  # noqa: F401 - a fixture
     make_form,
     permission_on,
+    post_json,
     sandbox_contacts,
     subscribe_calls,
 )
@@ -22,13 +21,6 @@ from tests.queued_tasks import run_task, take_queued_tasks
 from tests.spotler.client_helpers import make_client
 
 pytestmark = pytest.mark.usefixtures("fresh_limits")
-
-
-def post(client, body):
-    return client.post(
-        "/subscribe/newsletter/json", data=json.dumps(body), content_type="application/json",
-        HTTP_ORIGIN=SHOP,
-    )  # fmt: skip
 
 
 def make_due() -> None:
@@ -43,7 +35,7 @@ def test_a_subscription_made_while_spotler_fails_arrives_afterwards_exactly_once
     lists_sandbox.set(error_rate=1, error_statuses=[503])
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = post(client, {"email": "anna@example.com", "firstName": "Anna"})
+        response = post_json(client, {"email": "anna@example.com", "firstName": "Anna"})
 
     assert response.status_code == 202
     assert response.json() == {"status": "queued"}
@@ -76,7 +68,7 @@ def test_a_subscription_made_while_spotler_fails_arrives_afterwards_exactly_once
 def test_a_subscription_is_not_sent_before_its_backoff_is_over(client, lists_sandbox, catalogue):
     make_form()
     lists_sandbox.set(error_rate=1, error_statuses=[500])
-    post(client, {"email": "anna@example.com", "firstName": "Anna"})
+    post_json(client, {"email": "anna@example.com", "firstName": "Anna"})
     lists_sandbox.set(error_rate=0)
 
     assert send_queued_subscriptions() == "0 sent, 0 retry later, 0 refused"
@@ -87,7 +79,7 @@ def test_two_workers_never_send_one_subscription_twice(client, lists_sandbox, ca
     settings.PUBLIC_SUBSCRIBE_TRY_AT_ONCE = False
     make_form()
     for i in range(20):
-        post(client, {"email": f"n{i}@example.com", "firstName": "N"})
+        post_json(client, {"email": f"n{i}@example.com", "firstName": "N"})
 
     _, first = subscribe.claim_due(limit=15)
     _, second = subscribe.claim_due(limit=15)
@@ -104,7 +96,7 @@ def test_concurrent_queue_runs_send_each_subscription_once(
     settings.PUBLIC_SUBSCRIBE_RATE_PER_ADDRESS = "1000/m"
     make_form()
     for i in range(30):
-        post(client, {"email": f"n{i}@example.com", "firstName": "N"})
+        post_json(client, {"email": f"n{i}@example.com", "firstName": "N"})
 
     def work():
         from django.db import connection
@@ -131,10 +123,10 @@ def test_a_permanent_refusal_keeps_spotlers_reason_until_an_admin_retries(
         "POST", "contacts", json={"externalId": "X1", "properties": {"email": "gone@example.com"}}
     )
     make_client(lists_sandbox).inactivate_contact("X1")
-    response = post(client_as("anonymous"), {"email": "gone@example.com", "firstName": "G"})
+    response = post_json(client_as("anonymous"), {"email": "gone@example.com", "firstName": "G"})
     # The visitor learns nothing of the address: a new one is answered the same.
     assert response.json() == {"status": "subscribed"}
-    new = post(client_as("anonymous"), {"email": "new@example.com", "firstName": "N"})
+    new = post_json(client_as("anonymous"), {"email": "new@example.com", "firstName": "N"})
     assert new.json() == response.json()
     refused = Subscription.objects.get(email="gone@example.com")
     assert refused.state == SubscriptionState.FAILED

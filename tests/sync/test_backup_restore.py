@@ -15,16 +15,17 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from contacts.feed import read_changes
+from contacts.feed import publish_change, read_changes
 from contacts.ingest import upsert_contact
-from contacts.models import Contact, SyncStatus
+from contacts.models import ChangeKind, Contact, SyncStatus
 from sync.models import OutboxEntry, OutboxStatus, PullWatermark, SyncRunKind
 from sync.pull import pull_updates_on_schedule
 from sync.push import push_one_batch
-from sync.push_claims import LEASE, claim_contacts
+from sync.push_claims import claim_contacts, lease
 from tests.conftest import transactional
 from tests.helpers import postgresql_only
 
@@ -163,7 +164,7 @@ def test_a_copy_taken_mid_sync_and_restored_resumes_sending_what_was_pending_and
         # ... and go once those times have passed.
         OutboxEntry.objects.filter(contact__external_id="C-4").update(not_before=timezone.now())
         OutboxEntry.objects.filter(contact__external_id="C-5").update(
-            claimed_at=timezone.now() - LEASE - timedelta(seconds=1)
+            claimed_at=timezone.now() - lease() - timedelta(seconds=1)
         )
         push_all(client)
         assert not OutboxEntry.objects.exclude(status=OutboxStatus.DONE).exists()
@@ -189,3 +190,22 @@ def test_a_copy_taken_mid_sync_and_restored_resumes_sending_what_was_pending_and
         }
         assert len(changes) == 3
         assert PullWatermark.objects.get(kind=SyncRunKind.PULL_UPDATES).until > watermark
+
+
+@transactional
+def test_after_a_restore_the_feed_numbers_on_past_the_cursor_the_linked_system_read(
+    tmp_path, capsys
+):
+    publish_change(kind=ChangeKind.BOUNCED, external_id="C-1", payload={"type": "hard"})
+    dump(tmp_path / "spotlersync.dump")
+    # After the copy: a change published and read by the linked system, then the database lost.
+    lost = publish_change(kind=ChangeKind.BOUNCED, external_id="C-2", payload={"type": "soft"})
+    read_by_the_shop = read_changes()[-1].pk
+
+    with restored(tmp_path / "spotlersync.dump"):
+        call_command("advance_feed_cursor", "--past", str(read_by_the_shop))
+        new = publish_change(kind=ChangeKind.BOUNCED, external_id="C-3", payload={"type": "hard"})
+
+        # Without it, the new change would have had the lost one's cursor, and been skipped.
+        assert f"it would have got {lost.pk}" in capsys.readouterr().out
+        assert [c.pk for c in read_changes(after=read_by_the_shop)] == [new.pk]

@@ -1,9 +1,12 @@
+import contextlib
 import itertools
 import threading
+import time
 from collections import Counter
 from datetime import timedelta
 
-from django.db import connection
+import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from spotler import RetryEvent, SpotlerError
@@ -76,3 +79,44 @@ def test_a_worker_sleeps_until_its_slot_and_slots_are_evenly_spaced(db):
     assert len(waited) >= 2
     gaps = [round(b - a, 1) for a, b in itertools.pairwise(waited)]
     assert set(gaps) == {0.5}
+
+
+@transactional
+@pytest.mark.parametrize("outcome", ["made", "refused"])
+def test_workers_that_waited_for_a_slot_held_in_a_transaction_never_call_late_or_in_it(outcome):
+    """A list is made in Spotler under the budget's lock: its worker's slot is taken in a
+    transaction that stays open while it calls, and rolls back if the list is refused. Workers
+    trying that slot wait for the transaction; afterwards none may take a moment that passed
+    meanwhile (they would all call at once), nor the list's own slot, freed by a rollback."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite runs one writer at a time")
+    throttle_until(timezone.now() + timedelta(seconds=0.5))  # everyone aims at one moment
+    holding, list_slot, given = threading.Event(), [], []
+
+    def list_maker():
+        with contextlib.suppress(RuntimeError), transaction.atomic():
+            list_slot.append(RateLimiter(per_second=10, sleep=lambda s: None).reserve())
+            holding.set()
+            time.sleep(1.5)  # calling Spotler, twice, with the budget locked
+            if outcome == "refused":
+                raise RuntimeError("the budget is exhausted")
+        connection.close()
+
+    def worker():
+        start = RateLimiter(per_second=10, sleep=lambda s: None).reserve()
+        given.append((start, time.time()))
+        connection.close()
+
+    threads = [threading.Thread(target=list_maker)]
+    threads[0].start()
+    holding.wait(5)
+    threads += [threading.Thread(target=worker) for _ in range(3)]
+    for thread in threads[1:]:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+
+    assert len(given) == 3
+    assert all(start >= at for start, at in given), given  # none calls late, at once
+    starts = {start for start, _ in given}
+    assert len(starts) == 3 and list_slot[0] not in starts
