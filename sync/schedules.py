@@ -51,6 +51,15 @@ def scheduled_jobs() -> list[ScheduledJob]:
             description="Mails that bounced, to the bounce inbox and the changes feed.",
         ),
         ScheduledJob(
+            name="Reconcile with Spotler",
+            func="identity.tasks.reconcile_on_schedule",
+            minutes=settings.SYNC_RECONCILE_MINUTES,
+            description=(
+                "Compares every contact with Spotler's copy and lists the drift (missing, "
+                "fields or consent that differ, ids only Spotler knows) on the run's page."
+            ),
+        ),
+        ScheduledJob(
             name="Mail bounce digests",
             func="bounces.tasks.send_bounce_digests",
             minutes=24 * 60,
