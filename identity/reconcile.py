@@ -158,9 +158,11 @@ class BatchResult:
 def work(run_id: int, *, until: float | None = None) -> bool:
     """Compare batch after batch until none is left, then record the unknown external ids and
     end the run. With `until` (a `time.monotonic()` moment) it stops after the batch that ends
-    past it and returns True if contacts are left; False when the run is done or ended."""
+    past it (a slice does one batch at least) and returns True if contacts are left; False
+    when the run is done or ended."""
     mapping = mapping_in_force()
     rows = mapped_rows()
+    batches = 0
     while True:
         run = SyncRun.objects.filter(pk=run_id).first()
         if run is None or run.status != SyncRunStatus.RUNNING:
@@ -168,11 +170,12 @@ def work(run_id: int, *, until: float | None = None) -> bool:
         if run.cancel_requested:
             finish_once(run, status=SyncRunStatus.CANCELLED)
             return False
-        if until is not None and time.monotonic() >= until:
-            return True
         last_id, contacts = next_batch(run)
         if last_id is None:
             break
+        if batches and until is not None and time.monotonic() >= until:
+            return True
+        batches += 1
         try:
             result = check_batch(run, contacts, mapping=mapping, rows=rows)
         except spotler.SpotlerError as error:

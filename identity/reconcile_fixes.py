@@ -82,6 +82,7 @@ def pull_in(finding: DriftFinding, *, user: AbstractBaseUser) -> list[str]:
 
 
 def ignore(finding: DriftFinding, *, user: AbstractBaseUser) -> None:
+    _check_open(finding)
     with transaction.atomic():
         _resolve(finding, state=FindingState.IGNORED, user=user)
 
