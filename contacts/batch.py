@@ -158,6 +158,7 @@ def insert_new(contacts: list[Contact], *, now: datetime) -> None:
     columns = {name: [getattr(c, name) for c in contacts] for name in NEW_FIELDS}
     same = {"changed_at": now, "created_at": now, "sync_status": SyncStatus.PENDING}
     same["sync_error"] = ""
+    same["identity_decision"] = ""  # NOT NULL with no database default, as every text column
     rows = insert_rows(Contact, columns=columns, same=same, returning=("external_id_hash", "id"))
     ids = dict(rows)
     for contact in contacts:
