@@ -92,7 +92,8 @@ def push_missing_again(run: SyncRun, *, user: AbstractBaseUser) -> int:
     a push in one go; those that may not be pushed (erased, held, ...) stay open."""
     with transaction.atomic():
         findings = list(
-            DriftFinding.objects.select_for_update()
+            # Only the findings are locked (a second click waits, then finds them closed).
+            DriftFinding.objects.select_for_update(of=("self",))
             .filter(run=run, kind=DriftKind.MISSING, state=FindingState.OPEN)
             .filter(contact__erased_at__isnull=True)
             .exclude(contact__sync_status__in=list(NOT_PUSHED))
