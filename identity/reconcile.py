@@ -23,30 +23,24 @@ it never meets the queue's task timeout and live pushes are taken between slices
 import bisect
 import random
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 
-from django.conf import settings
-from django.db import connections, transaction
+from django.db import transaction
 from django.db.models import Exists, F, Max, OuterRef, QuerySet
 from django.utils import timezone
 from django_q.tasks import async_task
 
 import spotler
 from contacts.models import Contact, SyncStatus
-from identity import tasks
-from identity.drift import Drift, MappedRows, compare
-from identity.models import DriftFinding, DriftKind, FindingState
+from identity import reconcile_batch, tasks
+from identity.drift import MappedRows
+from identity.models import DriftFinding, DriftKind
 from mapping.current import mapping_in_force
 from mapping.rows import row_from_json
 from mapping.stored_catalogue import catalogue_entries
 from mapping.versions import current_version
 from sync.explain import explain
-from sync.models import OutboxEntry, OutboxStatus, SyncRun, SyncRunStatus, UnknownContact
-from sync.push_claims import PushOutcome
-from sync.push_payload import prepare_upsert, spotler_off_at_many
+from sync.models import SyncRun, SyncRunStatus, UnknownContact
 from sync.run_state import finish_once
-from sync.spotler_connection import spotler_client
 
 # Contacts compared between two checkpoints: 5 s of calls at 10 a second.
 BATCH_SIZE = 50
@@ -61,8 +55,6 @@ LEFT_OUT = (
     SyncStatus.FAILED,
     SyncStatus.DISMISSED,
 )
-# An outbox entry in one of these states: the contact's push is under way (or waits for review).
-UNDER_WAY = (OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT, OutboxStatus.HELD)
 FILTERS = ("sample",)
 
 
@@ -147,14 +139,6 @@ def prepare(run: SyncRun) -> None:
     run.refresh_from_db()
 
 
-@dataclass
-class BatchResult:
-    findings: list[DriftFinding] = field(default_factory=list)
-    in_step: int = 0
-    drifted: int = 0
-    skipped: int = 0
-
-
 def work(run_id: int, *, until: float | None = None) -> bool:
     """Compare batch after batch until none is left, then record the unknown external ids and
     end the run. With `until` (a `time.monotonic()` moment) it stops after the batch that ends
@@ -177,7 +161,7 @@ def work(run_id: int, *, until: float | None = None) -> bool:
             return True
         batches += 1
         try:
-            result = check_batch(run, contacts, mapping=mapping, rows=rows)
+            result = reconcile_batch.check_batch(run, contacts, mapping=mapping, rows=rows)
         except spotler.SpotlerError as error:
             why = f"{explain(error)} The contacts compared so far keep their findings."
             finish_once(run, status=SyncRunStatus.FAILED, error=why)
@@ -215,103 +199,9 @@ def next_batch(run: SyncRun) -> tuple[int | None, list[Contact]]:
     return (contacts[-1].pk if contacts else None), contacts
 
 
-def check_batch(run: SyncRun, contacts: list[Contact], *, mapping, rows: MappedRows) -> BatchResult:
-    """Read the contacts' copies from Spotler and compare; skip those a push is sending."""
-    result = BatchResult()
-    ids = [c.pk for c in contacts]
-    before = under_way(ids)
-    to_check = [c for c in contacts if c.pk not in before]
-    result.skipped += len(contacts) - len(to_check)
-    copies = fetch_copies([c.external_id for c in to_check])
-    # A push that started or ended while Spotler was read: its copy is about to change (or just
-    # did), and the comparison would report drift the push is fixing.
-    moved = under_way(ids) | changed_since(to_check)
-    off_at = spotler_off_at_many(ids, contacts=to_check)
-    for contact in to_check:
-        if contact.pk in moved:
-            result.skipped += 1
-            continue
-        drifts = compare_one(
-            contact, copies[contact.external_id], mapping=mapping, rows=rows,
-            off_at=off_at.get(contact.pk, {}),
-        )  # fmt: skip
-        if drifts is None:
-            result.skipped += 1
-        elif drifts:
-            result.drifted += 1
-            result.findings += [new_finding(run, contact, d) for d in drifts]
-        else:
-            result.in_step += 1
-    carry_over_ignored(result.findings)
-    return result
-
-
-def compare_one(
-    contact: Contact, copy: spotler.Contact | None, *, mapping, rows, off_at: dict
-) -> list[Drift] | None:
-    """The contact's drift; None when it cannot be compared (a push could not send it)."""
-    prepared = prepare_upsert(
-        contact, mapping=mapping, spotler_off_at=off_at, may_switch_on=not contact.inactivated_at
-    )
-    if isinstance(prepared, PushOutcome):
-        return None
-    if copy is None:
-        return [Drift(DriftKind.MISSING)]
-    return compare(prepared, copy, rows=rows, mapping=mapping)
-
-
-def under_way(contact_ids: list[int]) -> set[int]:
-    """The contacts with a change in the outbox: pending, being pushed, or held for review."""
-    entries = OutboxEntry.objects.filter(contact_id__in=contact_ids, status__in=UNDER_WAY)
-    return set(entries.values_list("contact_id", flat=True))
-
-
-def changed_since(contacts: list[Contact]) -> set[int]:
-    """The contacts whose ledger state or last push differs from the copies in hand."""
-    now = Contact.objects.filter(pk__in=[c.pk for c in contacts]).values_list(
-        "pk", "changed_at", "synced_at"
-    )
-    held = {c.pk: (c.changed_at, c.synced_at) for c in contacts}
-    return {pk for pk, changed, synced in now if held.get(pk) != (changed, synced)}
-
-
-def fetch_copies(external_ids: list[str]) -> dict[str, spotler.Contact | None]:
-    """Spotler's copy of each contact (None: Spotler has none), through the shared rate limit.
-
-    Several calls are in flight at once (SYNC_RECONCILE_FETCHERS, each with its own client and
-    database connection for the rate limit's slots), so the run goes at the rate limit's pace
-    rather than one round trip's; with one fetcher the calls are made here, one by one."""
-    fetchers = max(1, min(settings.SYNC_RECONCILE_FETCHERS, len(external_ids)))
-    if fetchers == 1:
-        return _fetch_part(external_ids, own_thread=False)
-    parts = [external_ids[n::fetchers] for n in range(fetchers)]
-    copies: dict[str, spotler.Contact | None] = {}
-    with ThreadPoolExecutor(max_workers=fetchers, thread_name_prefix="reconcile") as pool:
-        for part in pool.map(_fetch_part, parts):
-            copies.update(part)
-    return copies
-
-
-def _fetch_part(
-    external_ids: list[str], own_thread: bool = True
-) -> dict[str, spotler.Contact | None]:
-    client = spotler_client()
-    try:
-        return {external_id: client.get_contact(external_id) for external_id in external_ids}
-    finally:
-        client.close()
-        if own_thread:
-            connections.close_all()  # this thread's own, opened for the rate limit's slots
-
-
-def new_finding(run: SyncRun, contact: Contact, drift: Drift) -> DriftFinding:
-    return DriftFinding(
-        run=run, kind=drift.kind, contact=contact, external_id=contact.external_id,
-        details=drift.details,
-    )  # fmt: skip
-
-
-def record_batch(run: SyncRun, *, last_id: int, result: BatchResult, size: int) -> bool:
+def record_batch(
+    run: SyncRun, *, last_id: int, result: reconcile_batch.BatchResult, size: int
+) -> bool:
     """The batch's findings, counters and checkpoint together; False (nothing written) when
     the run moved on meanwhile: another worker did this batch, or the run was ended."""
     with transaction.atomic():
@@ -338,7 +228,7 @@ def record_unknown_ids(run: SyncRun) -> None:
     known = Contact.objects.filter(external_id=OuterRef("external_id"))
     unknown = UnknownContact.objects.filter(~Exists(known)).order_by("external_id")
     findings = [unknown_finding(run, u) for u in unknown.iterator(chunk_size=1000)]
-    carry_over_ignored(findings)
+    reconcile_batch.carry_over_ignored(findings)
     with transaction.atomic():
         locked = SyncRun.objects.select_for_update().get(pk=run.pk)
         if locked.checkpoint.get("unknown_recorded"):
@@ -357,27 +247,3 @@ def unknown_finding(run: SyncRun, unknown: UnknownContact) -> DriftFinding:
     return DriftFinding(
         run=run, kind=DriftKind.UNKNOWN, external_id=unknown.external_id, details=[seen]
     )
-
-
-def carry_over_ignored(findings: list[DriftFinding]) -> None:
-    """A finding someone ignored in an earlier run stays ignored while it is the same drift
-    (same kind, contact and values): a weekly run does not ask about it again."""
-    if not findings:
-        return
-    ignored = DriftFinding.objects.filter(
-        state=FindingState.IGNORED,
-        external_id__in={f.external_id for f in findings},
-        kind__in={f.kind for f in findings},
-    ).order_by("resolved_at")
-    earlier = {(f.kind, f.external_id, signature(f.details)): f for f in ignored}
-    for finding in findings:
-        before = earlier.get((finding.kind, finding.external_id, signature(finding.details)))
-        if before is not None:
-            finding.state = FindingState.IGNORED
-            finding.resolved_by_id, finding.resolved_at = before.resolved_by_id, before.resolved_at
-
-
-def signature(details: list[dict]) -> tuple:
-    """What makes two findings the same drift: the values, not the wording around them."""
-    values = [(d.get("field"), d.get("bit"), d.get("ledger"), d.get("spotler")) for d in details]
-    return tuple(sorted(repr(v) for v in values))
