@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count
+from django.db.models import Case, Count, When
 from django.utils import dateformat, timezone
 
 from identity.drift import PULL, PUSH
@@ -99,11 +99,14 @@ class FindingRow:
 
 def findings_page(run: SyncRun, *, kind: str, state: str, page: str | None) -> Page:
     """One page of the run's findings of `kind` ('' for every kind) in the `state` filter,
-    each as a FindingRow."""
+    each as a FindingRow: missing first, then fields, consent and unknown ids, each by id."""
     findings = DriftFinding.objects.filter(run=run, state__in=STATE_FILTERS[state][1])
     if kind:
         findings = findings.filter(kind=kind)
-    findings = findings.select_related("contact", "resolved_by").order_by("kind", "external_id")
+    in_kind_order = Case(*(When(kind=k, then=n) for n, k in enumerate(DriftKind)))
+    findings = findings.select_related("contact", "resolved_by").order_by(
+        in_kind_order, "external_id", "pk"
+    )
     paged = Paginator(findings, PER_PAGE).get_page(page)
     rows = back_rows(current_version().rows)
     pullable = {

@@ -39,7 +39,7 @@ from mapping.rows import row_from_json
 from mapping.stored_catalogue import catalogue_entries
 from mapping.versions import current_version
 from sync.explain import explain
-from sync.models import SyncRun, SyncRunStatus, UnknownContact
+from sync.models import RUN_NAMES, SyncRun, SyncRunStatus, UnknownContact
 from sync.run_state import finish_once
 
 # Contacts compared between two checkpoints: 5 s of calls at 10 a second.
@@ -241,7 +241,8 @@ def record_unknown_ids(run: SyncRun) -> None:
 def unknown_finding(run: SyncRun, unknown: UnknownContact) -> DriftFinding:
     seen = {
         "field": "externalId", "ledger": None, "spotler": unknown.external_id,
-        "source": unknown.get_source_display(), "times_seen": unknown.times_seen,
+        "source": RUN_NAMES.get(unknown.source, unknown.get_source_display()),
+        "times_seen": unknown.times_seen,
         "last_seen_at": unknown.last_seen_at.isoformat(),
     }  # fmt: skip
     return DriftFinding(

@@ -8,6 +8,7 @@ from playwright.sync_api import Page, expect
 from identity.models import DriftFinding, FindingState
 from spotlersync.roles import Role
 from sync import push
+from sync.models import SyncRunKind, UnknownContact
 from tests.conftest import transactional
 from tests.e2e import screenshots
 from tests.identity.helpers import lost_in_the_outbox, pushed, reconcile
@@ -104,3 +105,36 @@ def test_a_marketer_reads_the_findings_without_fixes(live_server, log_in, spotle
     expect(page.get_by_test_id("finding-state")).to_have_text("Open")
     expect(page.get_by_test_id("fix-form")).to_have_count(0)
     shoot(page, "findings-page-marketer")
+
+
+@transactional
+def test_many_findings_come_fifty_a_page_and_a_failed_run_says_why(
+    live_server, log_in, spotler_sandbox, catalogue, settings
+):
+    spotler_sandbox.set(rate_limit=0)
+    settings.SPOTLER_BASE_URL = spotler_sandbox.base_url
+    pushed(1)
+    for n in range(1, 56):
+        lost_in_the_outbox(f"C-{n}")
+    UnknownContact.objects.create(external_id="X-9", source=SyncRunKind.PULL_UPDATES, times_seen=3)
+    run = reconcile()
+    page = log_in("admin", Role.ADMIN)
+    page.goto(f"{live_server.url}/sync/runs/{run.pk}/findings/")
+    expect(page.get_by_test_id("finding")).to_have_count(50)
+    expect(page.get_by_test_id("pager")).to_contain_text("Page 1 of 2 (56 findings)")
+    shoot(page, "findings-page-many")
+    page.get_by_role("link", name="Next →").click()
+    expect(page.get_by_test_id("finding")).to_have_count(6)
+    unknown = page.get_by_test_id("finding").filter(has_text="X-9")
+    expect(unknown).to_contain_text("Reported by the pull of updated contacts, 3 times")
+    expect(unknown.get_by_role("button")).to_have_text(["Ignore"])
+    shoot(page, "findings-page-many-2")
+
+    settings.SPOTLER_CONSUMER_SECRET = "wrong"
+    failed = reconcile()
+    page.goto(f"{live_server.url}/sync/runs/{failed.pk}/")
+    expect(page.get_by_test_id("run-error")).to_contain_text("Spotler refused our credentials")
+    expect(page.get_by_test_id("reconcile-none-yet")).to_have_text(
+        "The run stopped before it compared any contact."
+    )
+    shoot(page, "run-page-failed")
