@@ -178,21 +178,11 @@ def take_in(
         writes = _Writes()
         at = max(changed_at, state.last_changed) if state else changed_at
         _collect_state(contact_id, merged, state=state, changed_at=at, writes=writes)
-        writes.consents += [
-            SpotlerConsent(contact_id=contact_id, bit=bit, enabled=on, changed_at=changed_at)
-            for bit, on in permission_changes
-        ]
-        published = _publish(
-            item.external_id, changes, permission_changes, rows=rows,
-            email_owned=version.email_owned_by_linked_system, changed_at=changed_at,
+        published = _collect_changes(
+            contact_id, item.external_id, changes, permission_changes, rows=rows,
+            email_owned=version.email_owned_by_linked_system, changed_at=changed_at, run=run,
             writes=writes,
         )  # fmt: skip
-        if published:
-            received = {"properties": changes, "permissions": dict(permission_changes)}
-            writes.events.append(
-                SyncEvent(contact_id=contact_id, run=run, kind=SyncEventKind.PULL, ok=True,
-                          payload=received, answer="; ".join(published))
-            )  # fmt: skip
         _write(writes)
     return published
 
@@ -247,11 +237,24 @@ def _apply_item(item, *, pk, state, pushed, rows, email_owned, run, writes: _Wri
     changes = _profile_changes(item, rows=rows, state=state, pushed=pushed)
     permission_changes = _permission_changes(item, rows=rows, state=state, pushed=pushed)
     _collect_state(pk, item, state=state, changed_at=changed_at, writes=writes)
+    published = _collect_changes(
+        pk, item.external_id, changes, permission_changes, rows=rows, email_owned=email_owned,
+        changed_at=changed_at, run=run, writes=writes,
+    )  # fmt: skip
+    return bool(published)
+
+
+def _collect_changes(
+    pk, external_id, changes, permission_changes, *, rows, email_owned, changed_at, run,
+    writes: _Writes,
+) -> list[str]:  # fmt: skip
+    """One contact's changes as Spotler's consents, the feed's rows and a timeline line; the
+    lines published."""
     writes.consents += [
         SpotlerConsent(contact_id=pk, bit=bit, enabled=enabled, changed_at=changed_at)
         for bit, enabled in permission_changes
     ]
-    published = _publish(item.external_id, changes, permission_changes, rows=rows,
+    published = _publish(external_id, changes, permission_changes, rows=rows,
                          email_owned=email_owned, changed_at=changed_at, writes=writes)  # fmt: skip
     if published:
         received = {"properties": changes, "permissions": dict(permission_changes)}
@@ -259,7 +262,7 @@ def _apply_item(item, *, pk, state, pushed, rows, email_owned, run, writes: _Wri
             SyncEvent(contact_id=pk, run=run, kind=SyncEventKind.PULL, ok=True,
                       payload=received, answer="; ".join(published))
         )  # fmt: skip
-    return bool(published)
+    return published
 
 
 def _known_contacts(external_ids: list[str]) -> dict[str, tuple[int, dict | None]]:

@@ -162,6 +162,9 @@ def _state(
     elif success is not None and now - success > 2 * interval:
         return BAD, "overdue", "no success for two intervals"
     note = "" if schedule.hook == RESULT_HOOK else "run manage.py setup_schedules to record it"
+    if success is None and job.first_after and schedule.next_run > now:
+        first = format_date(timezone.localtime(schedule.next_run), "j M H:i")
+        return OK, f"first run {first}", note
     if success is None:
         return WARNING, "not run yet", note
     return OK, "on time", note

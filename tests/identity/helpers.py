@@ -2,6 +2,7 @@
 
 from contacts.ingest import upsert_contact
 from contacts.models import Contact
+from mapping.versions import current_version, save_version
 from sync import push, runs
 from sync.models import OutboxEntry, OutboxStatus, SyncRun, SyncRunKind, SyncRunTrigger
 
@@ -35,3 +36,9 @@ def reconcile(**filters) -> SyncRun:
         kind=SyncRunKind.RECONCILE, trigger=SyncRunTrigger.COMMAND, filters=filters or None
     )
     return runs.execute_run(run.pk)
+
+
+def mapping_sends_city(author) -> None:
+    """A mapping row the linked system owns: the shop's city to Spotler's, never back."""
+    row = {"source_fields": ["city"], "property": "city", "type": "string"}
+    save_version(rows=[*current_version().rows, row], author=author)

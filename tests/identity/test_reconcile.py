@@ -11,7 +11,6 @@ from contacts.ingest import erase_contact, inactivate_contact, upsert_contact
 from contacts.models import Contact, SyncStatus
 from identity import reconcile as engine
 from identity.models import DriftFinding, DriftKind
-from mapping.versions import current_version, save_version
 from sync import pull, push, runs
 from sync.models import (
     OutboxEntry,
@@ -24,7 +23,13 @@ from sync.models import (
     UnknownContact,
 )
 from tests.helpers import postgresql_only, run_at_once
-from tests.identity.helpers import anna, lost_in_the_outbox, pushed, reconcile
+from tests.identity.helpers import (
+    anna,
+    lost_in_the_outbox,
+    mapping_sends_city,
+    pushed,
+    reconcile,
+)
 
 GET = "GET contact/{externalId}"
 
@@ -87,9 +92,7 @@ def test_a_shop_edit_that_never_reached_spotler_is_a_field_to_push(sandbox):
 
 
 def test_a_field_the_linked_system_owns_is_pushed_back_whoever_changed_it(sandbox, admin_user):
-    rows = [*current_version().rows, {"source_fields": ["city"], "property": "city",
-                                      "type": "string"}]  # fmt: skip
-    save_version(rows=rows, author=admin_user)
+    mapping_sends_city(admin_user)
     pushed(1, city="Utrecht")
     sandbox.control("POST", "contacts/C-0/edit", {"properties": {"city": "Amsterdam"}})
     reconcile()

@@ -1,6 +1,7 @@
 """`manage.py sync reconcile [--sample N] [--wait]`, and the weekly schedule."""
 
 import io
+from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -91,6 +92,10 @@ def test_schedule_health_judges_the_job_by_its_scheduled_runs(db):
     def health():
         return next(h for h in read_schedule_health() if h.name == JOB)
 
+    first = timezone.localtime(Schedule.objects.get(name=JOB).next_run)
+    assert first > timezone.now() + timedelta(days=6)  # not beside a new site's first backfill
+    assert (health().state, health().label) == ("ok", f"first run {first:%-d %b %H:%M}")
+    Schedule.objects.filter(name=JOB).update(next_run=timezone.now() - timedelta(minutes=1))
     assert health().label == "not run yet"
     now = timezone.now()
     SyncRun.objects.create(

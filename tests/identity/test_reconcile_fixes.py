@@ -7,7 +7,6 @@ from contacts.feed import read_changes
 from contacts.models import Contact, SyncStatus
 from identity import reconcile_fixes as fixes
 from identity.models import DriftFinding, DriftKind, FindingState
-from mapping.versions import current_version, save_version
 from sync import push
 from sync.models import (
     OutboxEntry,
@@ -17,7 +16,7 @@ from sync.models import (
     SyncRunKind,
     UnknownContact,
 )
-from tests.identity.helpers import lost_in_the_outbox, pushed, reconcile
+from tests.identity.helpers import lost_in_the_outbox, mapping_sends_city, pushed, reconcile
 
 
 def push_everything() -> None:
@@ -101,9 +100,7 @@ def test_pull_takes_an_unsubscribe_in_and_the_push_keeps_it(sandbox, admin_user)
 
 
 def test_a_field_the_linked_system_owns_cannot_be_pulled(sandbox, admin_user):
-    rows = [*current_version().rows, {"source_fields": ["city"], "property": "city",
-                                      "type": "string"}]  # fmt: skip
-    save_version(rows=rows, author=admin_user)
+    mapping_sends_city(admin_user)
     pushed(1, city="Utrecht")
     sandbox.control("POST", "contacts/C-0/edit", {"properties": {"city": "Amsterdam"}})
     reconcile()
