@@ -229,6 +229,13 @@ SPOTLER_READ_TIMEOUT = env.float("SPOTLER_READ_TIMEOUT", default=30)
 SYNC_REFRESH_PROPERTIES_MINUTES = env.int("SYNC_REFRESH_PROPERTIES_MINUTES", default=60)
 SYNC_PULL_UPDATES_MINUTES = env.int("SYNC_PULL_UPDATES_MINUTES", default=15)
 SYNC_PULL_BOUNCES_MINUTES = env.int("SYNC_PULL_BOUNCES_MINUTES", default=60)
+# The reconciliation of every contact with Spotler's copy (identity/reconcile.py): weekly.
+SYNC_RECONCILE_MINUTES = env.int("SYNC_RECONCILE_MINUTES", default=7 * 24 * 60)
+# Its calls to Spotler in flight at once: enough to keep every slot of the rate limit used while
+# each call waits for Spotler's answer (at 10 calls/s and 0.3 s a round trip, 3 would do).
+SYNC_RECONCILE_FETCHERS = env.int("SYNC_RECONCILE_FETCHERS", default=4)
+if SYNC_RECONCILE_FETCHERS < 1:
+    raise ImproperlyConfigured("SYNC_RECONCILE_FETCHERS must be 1 or more (calls in flight).")
 # Bounces per call to `contact/bounces/list`. Spotler documents no maximum (spotler-api.md §2.7,
 # §6); at its 10 calls/s, pages of 100 alone would make 50,000 bounces take 50 s. Lower it if
 # Spotler ever refuses the size.

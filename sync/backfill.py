@@ -51,6 +51,7 @@ from sync.models import (
 )
 from sync.push_calls import push_contact, upsert_many
 from sync.push_claims import PushOutcome, settle_entries
+from sync.run_state import finish_once as finish
 from sync.spotler_connection import spotler_client
 
 logger = logging.getLogger(__name__)
@@ -377,14 +378,6 @@ def settle(token: str, contacts: list[Contact], outcomes: dict[int, PushOutcome]
     for contact in contacts:
         if contact.pk not in accepted:
             settle_entries(token=token, contact=contact, outcome=outcomes[contact.pk])
-
-
-def finish(run: SyncRun, *, status: str, error: str = "") -> bool:
-    """End a running run once (several workers may try); True for the one that did."""
-    ended = SyncRun.objects.filter(pk=run.pk, status=SyncRunStatus.RUNNING).update(
-        status=status, error=error, finished_at=timezone.now()
-    )
-    return bool(ended)
 
 
 def beat(run_id: int) -> None:

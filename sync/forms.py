@@ -11,6 +11,7 @@ from spotlersync.moments import moment_range_problem, out_of_range
 from sync.models import SyncRunKind
 
 MAX_IDS = 10_000
+MAX_SAMPLE = 1_000_000
 DATETIME_LOCAL = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
@@ -157,6 +158,20 @@ class PushForm(StartForm):
         return {"kind": SyncRunKind.PUSH}
 
 
+class ReconcileForm(StartForm):
+    sample = forms.IntegerField(
+        label="Sample size",
+        required=False,
+        min_value=1,
+        max_value=MAX_SAMPLE,
+        help_text="Empty: every contact. A number: that many contacts, chosen at random.",
+    )
+
+    def run_arguments(self) -> dict:
+        sample = self.cleaned_data["sample"]
+        return {"kind": SyncRunKind.RECONCILE, "filters": {"sample": sample} if sample else {}}
+
+
 # The `action` a start form posts, and its form; the action is also the form's prefix.
 START_FORMS: dict[str, type[StartForm]] = {
     "backfill": FullBackfillForm,
@@ -165,6 +180,7 @@ START_FORMS: dict[str, type[StartForm]] = {
     "pull": PullForm,
     "refresh": RefreshPropertiesForm,
     "push": PushForm,
+    "reconcile": ReconcileForm,
 }
 
 

@@ -15,7 +15,13 @@ UNITS = {
     SyncRunKind.PULL_UPDATES: "updated contacts read",
     SyncRunKind.PULL_BOUNCES: "bounces read",
 }
-SENT_WORDS = {SyncRunKind.PULL_UPDATES: "applied", SyncRunKind.PULL_BOUNCES: "applied"}
+SENT_WORDS = {
+    SyncRunKind.PULL_UPDATES: "applied",
+    SyncRunKind.PULL_BOUNCES: "applied",
+    SyncRunKind.RECONCILE: "in step",
+}
+# ... and its `failed`: a reconciliation counts the contacts whose Spotler copy differs.
+FAILED_WORDS = {SyncRunKind.RECONCILE: "differ"}
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,10 @@ def sent_word(run: SyncRun) -> str:
     return SENT_WORDS.get(run.kind, "sent")
 
 
+def failed_word(run: SyncRun) -> str:
+    return FAILED_WORDS.get(run.kind, "failed")
+
+
 def scope_in_words(run: SyncRun) -> list[str]:
     """What the run covers, one line per filter or window bound, for its page and the list."""
     if run.kind == SyncRunKind.BACKFILL:
@@ -118,6 +128,11 @@ def scope_in_words(run: SyncRun) -> list[str]:
         return [f"from {_moment(run.window_start)} to {_moment(run.window_end)}"]
     if run.kind == SyncRunKind.PUSH:
         return ["every change waiting in the outbox"]
+    if run.kind == SyncRunKind.RECONCILE:
+        sample = (run.filters or {}).get("sample")
+        if sample:
+            return [f"a random sample of {sample} contacts Spotler should hold"]
+        return ["every contact Spotler should hold"]
     return []
 
 
@@ -153,9 +168,11 @@ def _moment(moment: datetime) -> str:
 SENT_MEANINGS = {
     SyncRunKind.PULL_UPDATES: "changes the ledger took and published on the changes feed",
     SyncRunKind.PULL_BOUNCES: "new bounces of contacts in the ledger, each in the bounce inbox",
+    SyncRunKind.RECONCILE: "Spotler holds them as the ledger does",
 }
 FAILED_MEANINGS = {
     SyncRunKind.PULL_BOUNCES: "bounces Spotler reported without a date, so not stored",
+    SyncRunKind.RECONCILE: "Spotler's copy is missing or differs; the findings below say how",
 }
 SKIPPED_MEANINGS = {
     SyncRunKind.BACKFILL: (
@@ -175,6 +192,10 @@ SKIPPED_MEANINGS = {
         "already stored, or of contacts the ledger erased, anonymized or does not know (kept, "
         "with no follow-up)"
     ),
+    SyncRunKind.RECONCILE: (
+        "not compared: a push of the contact was under way (Spotler's copy was about to "
+        "change), or the contact cannot be pushed as it stands"
+    ),
 }
 
 
@@ -190,7 +211,7 @@ def count_notes(run: SyncRun) -> list[str]:
         meaning = FAILED_MEANINGS.get(
             run.kind, "Spotler refused them for good; each contact shows Spotler's reason"
         )
-        notes.append(f"{run.failed} failed: {meaning}.")
+        notes.append(f"{run.failed} {failed_word(run)}: {meaning}.")
     if run.skipped:
         notes.append(f"{run.skipped} skipped: {SKIPPED_MEANINGS[run.kind]}.")
     return notes

@@ -147,6 +147,46 @@ def apply_updates(
     return counted
 
 
+def take_in(
+    item: spotler.Contact,
+    *,
+    contact_id: int,
+    properties: list[str],
+    bits: list[int],
+    run: SyncRun | None = None,
+) -> list[str]:
+    """Take these properties and permission bits of Spotler's copy into the ledger as the pull
+    of updates does (Spotler's state, its consents, the changes feed, the timeline), even when
+    a pull took them before: the reconciliation's "pull" fix, for values Spotler holds that the
+    linked system has not taken in. The lines published, as the pull words them."""
+    version = current_version()
+    rows = back_rows(version.rows)
+    receiving = {r.spotler_property for r in rows if r.bit is None}
+    changes = {p: item.properties[p] for p in properties if p in receiving and p in item.properties}
+    receiving_bits = {r.bit for r in rows if r.bit is not None}
+    permission_changes = [(b, item.permissions[b]) for b in bits if b in receiving_bits]
+    changed_at = item.last_changed or timezone.now()
+    with transaction.atomic():
+        state = SpotlerState.objects.select_for_update().filter(contact_id=contact_id).first()
+        known = state.properties if state else {}
+        known_bits = {int(k): v for k, v in (state.permissions if state else {}).items()}
+        merged = spotler.Contact(
+            external_id=item.external_id,
+            properties={**known, **changes},
+            permissions={**known_bits, **dict(permission_changes)},
+        )
+        writes = _Writes()
+        at = max(changed_at, state.last_changed) if state else changed_at
+        _collect_state(contact_id, merged, state=state, changed_at=at, writes=writes)
+        published = _collect_changes(
+            contact_id, item.external_id, changes, permission_changes, rows=rows,
+            email_owned=version.email_owned_by_linked_system, changed_at=changed_at, run=run,
+            writes=writes,
+        )  # fmt: skip
+        _write(writes)
+    return published
+
+
 @dataclass
 class _Writes:
     """What applying a part of a page writes, collected to be written in bulk."""
@@ -197,11 +237,24 @@ def _apply_item(item, *, pk, state, pushed, rows, email_owned, run, writes: _Wri
     changes = _profile_changes(item, rows=rows, state=state, pushed=pushed)
     permission_changes = _permission_changes(item, rows=rows, state=state, pushed=pushed)
     _collect_state(pk, item, state=state, changed_at=changed_at, writes=writes)
+    published = _collect_changes(
+        pk, item.external_id, changes, permission_changes, rows=rows, email_owned=email_owned,
+        changed_at=changed_at, run=run, writes=writes,
+    )  # fmt: skip
+    return bool(published)
+
+
+def _collect_changes(
+    pk, external_id, changes, permission_changes, *, rows, email_owned, changed_at, run,
+    writes: _Writes,
+) -> list[str]:  # fmt: skip
+    """One contact's changes as Spotler's consents, the feed's rows and a timeline line; the
+    lines published."""
     writes.consents += [
         SpotlerConsent(contact_id=pk, bit=bit, enabled=enabled, changed_at=changed_at)
         for bit, enabled in permission_changes
     ]
-    published = _publish(item.external_id, changes, permission_changes, rows=rows,
+    published = _publish(external_id, changes, permission_changes, rows=rows,
                          email_owned=email_owned, changed_at=changed_at, writes=writes)  # fmt: skip
     if published:
         received = {"properties": changes, "permissions": dict(permission_changes)}
@@ -209,7 +262,7 @@ def _apply_item(item, *, pk, state, pushed, rows, email_owned, run, writes: _Wri
             SyncEvent(contact_id=pk, run=run, kind=SyncEventKind.PULL, ok=True,
                       payload=received, answer="; ".join(published))
         )  # fmt: skip
-    return bool(published)
+    return published
 
 
 def _known_contacts(external_ids: list[str]) -> dict[str, tuple[int, dict | None]]:

@@ -7,7 +7,7 @@ import spotler
 from contacts.models import Contact
 from mapping.render import PERMISSIONS_PROPERTY, CompiledMapping, render_contact
 from mapping.source import source_fields_of
-from sync.consent import guard_permissions, shop_consent_changed_at
+from sync.consent import HeldBack, guard_permissions, shop_consent_changed_at
 from sync.models import SpotlerConsent, UnknownContact
 from sync.push_claims import PushOutcome
 
@@ -22,6 +22,10 @@ class Prepared:
     notes: list[str]
     # Bits sent as on although Spotler had reported them off (the shop consented again later).
     switched_on: list[int] = field(default_factory=list)
+    # Every permission the mapping renders for the contact, sent or not, and those the consent
+    # rule held back: what Spotler should hold (the reconciliation compares it).
+    permissions: list[dict] = field(default_factory=list)
+    held: list[HeldBack] = field(default_factory=list)
 
 
 def prepare_upsert(
@@ -78,7 +82,7 @@ def prepare_upsert(
         notes.append(
             f"Permission {bits} not sent again: unchanged in the shop since the last push."
         )
-    return Prepared(contact, wire, payload, notes, switched_on)
+    return Prepared(contact, wire, payload, notes, switched_on, rendered_permissions, held)
 
 
 def _changed_since_last_push(

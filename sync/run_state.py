@@ -7,7 +7,7 @@ saving the copy it loaded before.
 
 from django.utils import timezone
 
-from sync.models import SyncRun
+from sync.models import SyncRun, SyncRunStatus
 
 COUNTERS = ["done", "sent", "failed", "skipped"]
 
@@ -23,3 +23,12 @@ def finish_run(run: SyncRun, *, status: str, error: str = "", counters: bool = T
 def cancel_requested(run: SyncRun) -> bool:
     """Whether an operator asked the run to stop (read from the database, not the copy)."""
     return SyncRun.objects.filter(pk=run.pk, cancel_requested=True).exists()
+
+
+def finish_once(run: SyncRun, *, status: str, error: str = "") -> bool:
+    """End a running run once, when several workers may try (a backfill's, a reconciliation's
+    slices); True for the one that did. The counters are the database's."""
+    ended = SyncRun.objects.filter(pk=run.pk, status=SyncRunStatus.RUNNING).update(
+        status=status, error=error, finished_at=timezone.now()
+    )
+    return bool(ended)

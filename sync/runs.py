@@ -15,6 +15,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from audit import trail
+from identity import reconcile
 from mapping import catalogue
 from spotlersync.logs import log_context
 from sync import backfill, pull, pull_bounces, push, tasks
@@ -27,6 +28,7 @@ STARTABLE = (
     SyncRunKind.PULL_UPDATES,
     SyncRunKind.PULL_BOUNCES,
     SyncRunKind.REFRESH_PROPERTIES,
+    SyncRunKind.RECONCILE,
 )
 PULLS = (SyncRunKind.PULL_UPDATES, SyncRunKind.PULL_BOUNCES)
 DEFAULT_PULL_WINDOW = timedelta(hours=1)
@@ -37,6 +39,9 @@ DEFAULT_PULL_WINDOW = timedelta(hours=1)
 # and "changed since" is the run's window_start.
 BACKFILL_FILTERS = ("failed_only", "language", "account_manager", "ids", "mapping_version")
 FINISHED = (SyncRunStatus.SUCCEEDED, SyncRunStatus.FAILED, SyncRunStatus.CANCELLED)
+# Runs whose counters their workers add to in the database, batch by batch: a run's copy in
+# memory may be stale. They resume from their checkpoint, whoever started them.
+KEPT_IN_THE_DATABASE = (SyncRunKind.BACKFILL, SyncRunKind.RECONCILE)
 
 
 def start_run(
@@ -55,12 +60,16 @@ def start_run(
     `filters` (see BACKFILL_FILTERS) and `since` ("changed since"); without any it sends
     every contact. Backfills run on their own queue when a backfill cluster runs, so live
     changes never wait behind them; else in slices on the default queue (sync/backfill.py).
+    A reconciliation takes `filters` {"sample": N} (identity/reconcile.py).
     """
     if kind not in STARTABLE:
         raise ValueError(f"A {kind} run cannot be started yet.")
     window_start = window_end = None
-    filters = clean_filters(filters) if kind == SyncRunKind.BACKFILL else filters
-    if filters and kind != SyncRunKind.BACKFILL:
+    if kind == SyncRunKind.BACKFILL:
+        filters = clean_filters(filters)
+    elif kind == SyncRunKind.RECONCILE:
+        filters = reconcile.clean_filters(filters)
+    elif filters:
         raise ValueError(f"A {kind} run takes no filters.")
     if kind == SyncRunKind.BACKFILL:
         if until:
@@ -95,7 +104,8 @@ def start_run(
 
 def queue_run(run: SyncRun) -> None:
     """Hand the run to the queue: a backfill to the backfill cluster when one runs, else in
-    slices to the default one (sync/backfill.py); every other run to the default one."""
+    slices to the default one (sync/backfill.py); a reconciliation in slices to the default
+    one; every other run to the default one, whole."""
     options = {"task_name": f"run {run.pk}"}
     arguments = {}
     if run.kind == SyncRunKind.BACKFILL:
@@ -103,6 +113,8 @@ def queue_run(run: SyncRun) -> None:
             options["cluster"] = settings.SYNC_BACKFILL_CLUSTER
         else:
             arguments["slice_seconds"] = backfill.SLICE_SECONDS
+    elif run.kind == SyncRunKind.RECONCILE:
+        arguments["slice_seconds"] = reconcile.SLICE_SECONDS
     async_task(tasks.execute_run, run.pk, **arguments, group="runs", q_options=options)
 
 
@@ -169,6 +181,8 @@ def _execute(run: SyncRun, *, slice_seconds: float | None) -> SyncRun:
             run = pull_bounces.pull_bounces(since=run.window_start, until=run.window_end, run=run)
         elif run.kind == SyncRunKind.REFRESH_PROPERTIES:
             refresh_properties(run)
+        elif run.kind == SyncRunKind.RECONCILE:
+            reconcile.reconcile(run, slice_seconds=slice_seconds)
         else:
             raise ValueError(f"No work is defined for a {run.kind} run.")
     except Exception as error:
@@ -178,7 +192,7 @@ def _execute(run: SyncRun, *, slice_seconds: float | None) -> SyncRun:
             run,
             status=SyncRunStatus.FAILED,
             error=f"Stopped by an error: {error!r}",
-            counters=run.kind != SyncRunKind.BACKFILL,
+            counters=run.kind not in KEPT_IN_THE_DATABASE,
         )
         raise
     return SyncRun.objects.get(pk=run_id)
@@ -207,8 +221,9 @@ def watch_runs() -> list[str]:
     """Find runs whose worker stopped reporting (killed, timed out, machine gone) and act.
 
     A backfill resumes from its checkpoint: its workers are queued again, and they take over
-    the chunks in flight (with the contacts those held). A run an operator started is queued
-    again (pulls and refreshes are idempotent).
+    the chunks in flight (with the contacts those held). A reconciliation, and a run an
+    operator started, is queued again (a reconciliation goes on from its checkpoint; pulls and
+    refreshes are idempotent).
     A live push batch is marked failed: its changes go out again once their lease runs out.
     A run still queued LOST_AFTER after it was created (or last queued) lost its queue task
     (Redis restarted, or was down when the run was queued): it is queued again.
@@ -229,7 +244,7 @@ def watch_runs() -> list[str]:
             continue
         since = timezone.localtime(run.heartbeat_at or run.started_at).strftime("%H:%M:%S")
         resumes = resumes_in_a_row(run)
-        manual = run.kind == SyncRunKind.BACKFILL or run.trigger in (
+        manual = run.kind in KEPT_IN_THE_DATABASE or run.trigger in (
             SyncRunTrigger.DASHBOARD,
             SyncRunTrigger.COMMAND,
         )

@@ -28,9 +28,11 @@ from sync.schedules import RESULT_HOOK, ScheduledJob, scheduled_jobs
 
 OK, WARNING, BAD = "ok", "warning", "bad"
 PUSH_FUNC = "sync.tasks.push_pending_changes"
-PULL_KINDS = {
+# The jobs whose success is their scheduled run's (a run that failed is a failure of the job).
+RUN_KINDS = {
     "sync.tasks.pull_updates": SyncRunKind.PULL_UPDATES,
     "sync.tasks.pull_bounces": SyncRunKind.PULL_BOUNCES,
+    "identity.tasks.reconcile_on_schedule": SyncRunKind.RECONCILE,
 }
 CATALOGUE_FUNC = "mapping.tasks.refresh_catalogue"
 
@@ -96,9 +98,9 @@ def _own_outcomes(job: ScheduledJob, *, hooked: ScheduledJobResult | None) -> Ou
     """The job's latest success and failure; a task that raised is a failure of any job."""
     task_success = hooked.last_success_at if hooked else None
     task_failure = hooked.last_failure_at if hooked else None
-    if job.func in PULL_KINDS:
-        runs = SyncRun.objects.filter(kind=PULL_KINDS[job.func], trigger=SyncRunTrigger.SCHEDULE)
-        # Ordered by creation (indexed with kind and status); scheduled pulls never overlap.
+    if job.func in RUN_KINDS:
+        runs = SyncRun.objects.filter(kind=RUN_KINDS[job.func], trigger=SyncRunTrigger.SCHEDULE)
+        # Ordered by creation (indexed with kind and status); scheduled runs never overlap.
         success = _latest(runs.filter(status=SyncRunStatus.SUCCEEDED), "finished_at", "created_at")
         failure = _latest(runs.filter(status=SyncRunStatus.FAILED), "finished_at", "created_at")
         return Outcomes(success, _later(failure, task_failure))
@@ -160,6 +162,9 @@ def _state(
     elif success is not None and now - success > 2 * interval:
         return BAD, "overdue", "no success for two intervals"
     note = "" if schedule.hook == RESULT_HOOK else "run manage.py setup_schedules to record it"
+    if success is None and job.first_after and schedule.next_run > now:
+        first = format_date(timezone.localtime(schedule.next_run), "j M H:i")
+        return OK, f"first run {first}", note
     if success is None:
         return WARNING, "not run yet", note
     return OK, "on time", note

@@ -5,6 +5,7 @@ name, so an interval changed here or in the environment takes effect on the next
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -22,6 +23,9 @@ class ScheduledJob:
     func: str  # django-q2 stores the dotted path; tests import every one
     minutes: int
     description: str
+    # A job created by `setup_schedules` first runs at once; one with `first_after` runs first
+    # that long after (the weekly reconciliation: not beside the first backfill of a new site).
+    first_after: timedelta = timedelta(0)
 
 
 def scheduled_jobs() -> list[ScheduledJob]:
@@ -49,6 +53,16 @@ def scheduled_jobs() -> list[ScheduledJob]:
             func="sync.tasks.pull_bounces",
             minutes=settings.SYNC_PULL_BOUNCES_MINUTES,
             description="Mails that bounced, to the bounce inbox and the changes feed.",
+        ),
+        ScheduledJob(
+            name="Reconcile with Spotler",
+            func="identity.tasks.reconcile_on_schedule",
+            minutes=settings.SYNC_RECONCILE_MINUTES,
+            description=(
+                "Compares every contact with Spotler's copy and lists the drift (missing, "
+                "fields or consent that differ, ids only Spotler knows) on the run's page."
+            ),
+            first_after=timedelta(minutes=settings.SYNC_RECONCILE_MINUTES),
         ),
         ScheduledJob(
             name="Mail bounce digests",
@@ -101,10 +115,11 @@ def setup_schedules() -> list[str]:
     now = timezone.now()
     for job in scheduled_jobs():
         how = {"func": job.func, "schedule_type": Schedule.MINUTES, "hook": RESULT_HOOK}
+        first = {"next_run": now + job.first_after, "repeats": -1}
         schedule, created = Schedule.objects.update_or_create(
             name=job.name,
             defaults={**how, "minutes": job.minutes},
-            create_defaults={**how, "minutes": job.minutes, "next_run": now, "repeats": -1},
+            create_defaults={**how, "minutes": job.minutes, **first},
         )
         verb = "created" if created else "updated"
         lines.append(f"{verb}: {schedule.name} every {job.minutes} min ({job.func})")

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from contacts.browse import COUNT_CAP, capped_count
 from contacts.models import Contact
 from identity import release
+from identity.findings import summarize
 from mapping.push_offer import is_mapping_push
 from spotlersync.roles import role_required
 from sync import runs
@@ -19,6 +20,7 @@ from sync.health import hour_chart, read_health, read_hours
 from sync.models import SyncEvent, SyncRun, SyncRunKind, SyncRunTrigger
 from sync.progress import (
     count_notes,
+    failed_word,
     is_stale,
     missing_cluster,
     run_progress,
@@ -185,6 +187,8 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "failure_count": failures.count(),
         "failures_shown": FAILURES_SHOWN,
         "can_cancel": _may_cancel(request.user, run),
+        "drift": summarize(run) if run.kind == SyncRunKind.RECONCILE else None,
+        "can_fix": request.user.has_perm("spotlersync.run_syncs"),
     }
     return render(request, "sync/syncrun_detail.html", context)
 
@@ -236,6 +240,7 @@ def _run_context(run: SyncRun) -> dict:
         "scope": scope_in_words(run),
         "unit": unit_of(run),
         "sent_word": sent_word(run),
+        "failed_word": failed_word(run),
         "stale": is_stale(run, now=now, stale_seconds=settings.SYNC_RUN_STALE_SECONDS),
         "is_backfill": run.kind == SyncRunKind.BACKFILL,
         "missing_cluster": missing_cluster(run),

@@ -3,15 +3,15 @@ follow-up close once Spotler (the sandbox) has accepted it."""
 
 import os
 import re
-from pathlib import Path
 
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from bounces.models import FollowUp
 from contacts.ingest import erase_contact
 from contacts.models import Contact
 from tests.bounces.helpers import bounce, manager, pull, pushed_contact
 from tests.conftest import PASSWORD, transactional
+from tests.e2e import screenshots
 from tests.helpers import sandbox_client
 from tests.queue_cluster import running_cluster
 
@@ -19,13 +19,8 @@ from tests.queue_cluster import running_cluster
 SCREENSHOTS = os.environ.get("BOUNCE_SCREENSHOTS", "")
 
 
-def shoot(page, name: str) -> None:
-    if not SCREENSHOTS:
-        return
-    Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-    for width in (1280, 1440):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=f"{SCREENSHOTS}/{name}-{width}.png", full_page=True)
+def shoot(page: Page, name: str) -> None:
+    screenshots.shoot(page, name, folder=SCREENSHOTS)
 
 
 @transactional

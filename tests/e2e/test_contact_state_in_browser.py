@@ -3,7 +3,6 @@ mail bounced: what Spotler reported shows by the permission's name, each is foun
 what came back reads as sentences, and no contacts page scrolls sideways at 1280 px."""
 
 import os
-from pathlib import Path
 
 from django.db import connection
 from playwright.sync_api import Page, expect
@@ -13,6 +12,7 @@ from contacts.models import Contact, SyncStatus
 from spotlersync.roles import Role
 from tests.conftest import transactional
 from tests.contacts.standing_helpers import unsubscribed_and_bounced
+from tests.e2e import screenshots
 from tests.helpers import sandbox_client
 
 # Screenshots for a person to look at (not compared): CONTACT_SCREENSHOTS=/some/folder.
@@ -25,12 +25,7 @@ REFUSED = (
 
 
 def shoot(page: Page, name: str) -> None:
-    if not SCREENSHOTS:
-        return
-    Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-    for width in (1280, 1440):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=f"{SCREENSHOTS}/{name}-{width}.png", full_page=True)
+    screenshots.shoot(page, name, folder=SCREENSHOTS)
 
 
 def assert_fits(page: Page, width: int) -> None:

@@ -73,6 +73,11 @@ ACCESS = {
     "sync:run-detail": ("get", row(LOGIN, DENIED, 404, DENIED, 404)),
     "sync:run-progress": ("get", row(LOGIN, DENIED, 404, DENIED, 404)),
     "sync:run-cancel": ("post", row(LOGIN, DENIED, 404, DENIED, 404)),
+    # A reconciliation's findings: read by whoever reads runs, fixed only by an Admin; no run or
+    # finding 1 exists, so the allowed roles get past the role check to the lookup.
+    "sync:finding-list": ("get", row(LOGIN, DENIED, 404, DENIED, 404)),
+    "sync:finding-fix": ("post", row(LOGIN, DENIED, DENIED, DENIED, 404)),
+    "sync:finding-push-missing": ("post", row(LOGIN, DENIED, DENIED, DENIED, 404)),
     # The bounce inbox: Account managers and Admins; no follow-up 1 exists, so they get past
     # the role check to the lookup (an Account manager's lookup covers only their own).
     "bounces:followup-list": ("get", row(LOGIN, DENIED, DENIED, OK, OK)),
@@ -152,6 +157,9 @@ URL_KWARGS = {
     "lists:list-refresh": {"pk": 1},
     "sync:run-progress": {"pk": 1},
     "sync:run-cancel": {"pk": 1},
+    "sync:finding-list": {"pk": 1},
+    "sync:finding-fix": {"pk": 1},
+    "sync:finding-push-missing": {"pk": 1},
     "mapping:mapping-restore": {"number": 99},
     "mapping:push-affected": {"number": 99},
     "contacts:token-revoke": {"pk": 1},

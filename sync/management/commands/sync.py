@@ -2,13 +2,15 @@ import time
 from datetime import datetime
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.urls import reverse
 from django.utils import timezone
 
+from identity.findings import summarize
 from spotlersync import queue_presence
 from spotlersync.moments import moment_range_problem
 from sync import runs
 from sync.models import SyncRun, SyncRunKind, SyncRunStatus, SyncRunTrigger
-from sync.progress import missing_cluster
+from sync.progress import failed_word, missing_cluster, sent_word
 
 KINDS = {
     "push": SyncRunKind.PUSH,
@@ -16,6 +18,7 @@ KINDS = {
     "pull-updates": SyncRunKind.PULL_UPDATES,
     "pull-bounces": SyncRunKind.PULL_BOUNCES,
     "refresh-properties": SyncRunKind.REFRESH_PROPERTIES,
+    "reconcile": SyncRunKind.RECONCILE,
 }
 POLL_SECONDS = 0.5
 QUEUED_HINT_SECONDS = 15
@@ -29,10 +32,10 @@ EXAMPLE = "2026-11-22T09:00:00+01:00 or 2026-11-22T08:00:00Z"
 class Command(BaseCommand):
     help = (
         "Starts a sync run on the queue, the same run the dashboard starts: push the outbox, "
-        "backfill (resend) contacts, pull updated contacts or bounces over a window, or refresh "
-        "Spotler's properties. A running `manage.py qcluster` does the work (backfills go to "
-        "one started with Q_CLUSTER_NAME=backfill when it runs); --wait follows the run until "
-        "it ends."
+        "backfill (resend) contacts, pull updated contacts or bounces over a window, refresh "
+        "Spotler's properties, or reconcile the ledger with Spotler. A running `manage.py "
+        "qcluster` does the work (backfills go to one started with Q_CLUSTER_NAME=backfill when "
+        "it runs); --wait follows the run until it ends."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -73,9 +76,19 @@ class Command(BaseCommand):
         refresh = actions.add_parser(
             "refresh-properties", help="Fetch Spotler's property catalogue."
         )
+        reconcile = actions.add_parser(
+            "reconcile",
+            help="Compare the contacts with Spotler's copies and list the drift on the run's page.",
+        )
+        reconcile.add_argument(
+            "--sample",
+            type=int,
+            metavar="N",
+            help="Only N contacts, chosen at random (default: every contact).",
+        )
         watch = actions.add_parser("watch", help="Follow a run already started until it ends.")
         watch.add_argument("run_id", type=int, help="The run's number, as `sync` printed it.")
-        for sub in (push, backfill, pull, bounces, refresh, watch):
+        for sub in (push, backfill, pull, bounces, refresh, reconcile, watch):
             sub.add_argument(
                 "--timeout",
                 type=float,
@@ -83,7 +96,7 @@ class Command(BaseCommand):
                 help="Stop watching after this many seconds (the run goes on) and exit non-zero; "
                 f"default {DEFAULT_TIMEOUT_SECONDS}.",
             )
-        for sub in (push, backfill, pull, bounces, refresh):
+        for sub in (push, backfill, pull, bounces, refresh, reconcile):
             sub.add_argument(
                 "--wait",
                 action="store_true",
@@ -106,6 +119,9 @@ class Command(BaseCommand):
                 "ids": options["ids"],
             }
             option = "--changed-since"
+        elif action == "reconcile":
+            since = until = None
+            filters, option = {"sample": options["sample"]}, ""
         else:
             since = parse_moment(options.get("since"), "--since")
             until = parse_moment(options.get("until"), "--until")
@@ -216,6 +232,8 @@ def describe(run: SyncRun, *, capital: bool = False) -> str:
         text += f" over {start} to {end}"
     if run.kind == SyncRunKind.BACKFILL:
         text += f" of {selection(run)}"
+    if (run.filters or {}).get("sample") and run.kind == SyncRunKind.RECONCILE:
+        text += f" of a random sample of {run.filters['sample']} contacts"
     return text
 
 
@@ -239,5 +257,21 @@ def selection(run: SyncRun) -> str:
 
 def counts(run: SyncRun) -> str:
     done = f"{run.done} of {run.total}" if run.total is not None else f"{run.done}"
-    text = f"{done} done, {run.sent} sent, {run.failed} failed"
-    return text + (f", {run.skipped} skipped" if run.skipped else "")
+    if run.kind != SyncRunKind.RECONCILE:
+        text = f"{done} done, {run.sent} sent, {run.failed} failed"
+        return text + (f", {run.skipped} skipped" if run.skipped else "")
+    text = f"{done} done, {run.sent} {sent_word(run)}, {run.failed} {failed_word(run)}"
+    text += f", {run.skipped} skipped" if run.skipped else ""
+    if run.status in runs.FINISHED:
+        text += f"; {reconciliation_findings(run)}"
+    return text
+
+
+def reconciliation_findings(run: SyncRun) -> str:
+    """The findings in a line, or that Spotler holds every contact as the ledger does."""
+    summary = summarize(run)
+    if summary.clean:
+        return f"Spotler holds every contact as the ledger does: {run.sent} compared"
+    found = ", ".join(f"{k.found} {k.label.lower()}" for k in summary.kinds if k.found)
+    link = reverse("sync:finding-list", args=[run.pk])
+    return f"findings: {found or 'none'} (see {link})"
