@@ -11,8 +11,11 @@ from sync import push
 from sync.models import SyncRunKind, UnknownContact
 from tests.conftest import transactional
 from tests.e2e import screenshots
+from tests.identity import reconcile_helpers
 from tests.identity.reconcile_helpers import lost_in_the_outbox, pushed, reconcile
 from tests.queue_cluster import running_cluster
+
+sandbox = reconcile_helpers.sandbox_as_spotler
 
 # Screenshots for a person to look at (not compared): RECONCILE_SCREENSHOTS=/some/folder.
 SCREENSHOTS = os.environ.get("RECONCILE_SCREENSHOTS", "")
@@ -37,16 +40,14 @@ def start_reconciliation(page: Page, url: str) -> None:
 
 @transactional
 def test_an_admin_reconciles_fixes_each_finding_and_the_next_run_is_clean(
-    live_server, log_in, spotler_sandbox, catalogue, settings
+    live_server, log_in, sandbox
 ):
-    spotler_sandbox.set(rate_limit=0)
-    settings.SPOTLER_BASE_URL = spotler_sandbox.base_url
     pushed(5)
     lost_in_the_outbox("C-7")
-    spotler_sandbox.control("POST", "contacts/C-1/edit", {"properties": {"firstName": "Ann"}})
-    spotler_sandbox.control("POST", "contacts/C-2/unsubscribe", {"bit": 1})
+    sandbox.control("POST", "contacts/C-1/edit", {"properties": {"firstName": "Ann"}})
+    sandbox.control("POST", "contacts/C-2/unsubscribe", {"bit": 1})
     page = log_in("admin", Role.ADMIN)
-    env = {"SPOTLER_BASE_URL": spotler_sandbox.base_url}
+    env = {"SPOTLER_BASE_URL": sandbox.base_url}
     with running_cluster(workers=1, extra_env=env):
         start_reconciliation(page, live_server.url)
         expect(page.get_by_test_id("run-counts")).to_have_text("3 in step · 3 differ · 0 skipped")
@@ -79,8 +80,8 @@ def test_an_admin_reconciles_fixes_each_finding_and_the_next_run_is_clean(
         expect(page.get_by_test_id("reconcile-found")).to_have_text("2 findings, 1 still open.")
         DriftFinding.objects.filter(state=FindingState.OPEN).update(state=FindingState.IGNORED)
         back = {"properties": {"firstName": "Anna 1"}}  # what the shop still says
-        spotler_sandbox.control("POST", "contacts/C-1/edit", back)
-        spotler_sandbox.control("POST", "contacts/C-2/subscribe", {"bit": 1})
+        sandbox.control("POST", "contacts/C-1/edit", back)
+        sandbox.control("POST", "contacts/C-2/subscribe", {"bit": 1})
         start_reconciliation(page, live_server.url)
         expect(page.get_by_test_id("reconcile-clean")).to_have_text(
             "Spotler holds every contact as the ledger does: 6 compared."
@@ -89,10 +90,7 @@ def test_an_admin_reconciles_fixes_each_finding_and_the_next_run_is_clean(
 
 
 @transactional
-def test_a_marketer_reads_the_findings_without_fixes(live_server, log_in, spotler_sandbox,
-                                                      catalogue, settings):  # fmt: skip
-    spotler_sandbox.set(rate_limit=0)
-    settings.SPOTLER_BASE_URL = spotler_sandbox.base_url
+def test_a_marketer_reads_the_findings_without_fixes(live_server, log_in, sandbox):
     pushed(1)
     lost_in_the_outbox("C-4")
     run = reconcile()
@@ -109,10 +107,8 @@ def test_a_marketer_reads_the_findings_without_fixes(live_server, log_in, spotle
 
 @transactional
 def test_many_findings_come_fifty_a_page_and_a_failed_run_says_why(
-    live_server, log_in, spotler_sandbox, catalogue, settings
+    live_server, log_in, sandbox, settings
 ):
-    spotler_sandbox.set(rate_limit=0)
-    settings.SPOTLER_BASE_URL = spotler_sandbox.base_url
     pushed(1)
     for n in range(1, 56):
         lost_in_the_outbox(f"C-{n}")

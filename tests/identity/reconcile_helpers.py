@@ -1,10 +1,24 @@
-"""Helpers the reconciliation's tests share: contacts in the ledger and in Spotler, and runs."""
+"""Helpers the reconciliation's tests share: the sandbox as our Spotler, contacts in the ledger and in
+Spotler, and runs."""
+
+import pytest
 
 from contacts.ingest import upsert_contact
 from contacts.models import Contact
 from mapping.versions import current_version, save_version
 from sync import push, runs
 from sync.models import OutboxEntry, OutboxStatus, SyncRun, SyncRunKind, SyncRunTrigger
+
+
+@pytest.fixture(name="sandbox")
+def sandbox_as_spotler(spotler_sandbox, catalogue, settings):
+    """The sandbox as our Spotler account (its catalogue fetched), with no rate limit: the
+    reconciliation and the push talk to it through the client the settings describe. Used as
+    `sandbox` by the tests that import it (tests/identity/conftest.py, the browser test)."""
+    spotler_sandbox.set(rate_limit=0)
+    settings.SPOTLER_BASE_URL = spotler_sandbox.base_url
+    settings.SPOTLER_RATE_LIMIT = 0
+    return spotler_sandbox
 
 
 def anna(n: int, **extra) -> dict:
