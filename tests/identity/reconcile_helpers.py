@@ -1,5 +1,5 @@
-"""Helpers the reconciliation's tests share: the sandbox as our Spotler, contacts in the ledger and in
-Spotler, and runs."""
+"""Helpers the reconciliation's tests share: the sandbox as our Spotler, contacts in the ledger
+and in Spotler, and runs."""
 
 import pytest
 
